@@ -1,0 +1,40 @@
+#include "stockfeed/common/host_port.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace stockfeed {
+
+std::string HostPort::ToString() const {
+  if (host.find(':') != std::string::npos) return absl::StrCat("[", host, "]:", port);
+  return absl::StrCat(host, ":", port);
+}
+
+absl::StatusOr<HostPort> ParseHostPort(absl::string_view text) {
+  const auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid address '", text, "': ", why, " (expected HOST:PORT)"));
+  };
+  const size_t colon = text.rfind(':');
+  if (colon == absl::string_view::npos) return bad("missing ':PORT'");
+
+  absl::string_view host = text.substr(0, colon);
+  const absl::string_view port_text = text.substr(colon + 1);
+  if (absl::StartsWith(host, "[")) {
+    if (!absl::EndsWith(host, "]") || host.size() < 3) return bad("unbalanced IPv6 brackets");
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != absl::string_view::npos) {
+    return bad("IPv6 addresses need brackets, e.g. [::1]:8080");
+  }
+  if (host.empty()) host = "0.0.0.0";
+
+  uint32_t port = 0;
+  if (port_text.empty() || !absl::SimpleAtoi(port_text, &port) || port > 65535) {
+    return bad("port must be a number from 0 to 65535");
+  }
+  return HostPort{std::string(host), static_cast<uint16_t>(port)};
+}
+
+}  // namespace stockfeed

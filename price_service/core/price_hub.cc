@@ -1,0 +1,160 @@
+#include "price_hub.h"
+
+#include <algorithm>
+#include <set>
+
+namespace stockfeed::price_service {
+
+PriceHub::PriceHub(size_t replay_capacity) : capacity_(std::max<size_t>(replay_capacity, 1)) {}
+
+void PriceHub::StartEpoch(std::string epoch) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (epoch == epoch_) return;
+    epoch_ = std::move(epoch);
+    ++generation_;
+    last_sequence_ = 0;
+    buffer_.clear();
+    latest_.clear();
+  }
+  absl::MutexLock lock(&listeners_mu_);
+  for (Listener* listener : listeners_) listener->OnPublished();
+}
+
+void PriceHub::Publish(std::vector<v1::PriceUpdate> updates) {
+  {
+    absl::MutexLock lock(&mu_);
+    for (v1::PriceUpdate& update : updates) {
+      if (update.sequence() <= last_sequence_) {
+        ++stats_.duplicates_ignored;
+        continue;
+      }
+      last_sequence_ = update.sequence();
+      update.set_epoch(epoch_);
+      update.set_kind(v1::UPDATE_KIND_LIVE);
+      update.clear_dropped_before();
+      latest_[Key(update.symbol(), update.source())] = update;
+      if (buffer_.size() == capacity_) buffer_.pop_front();
+      buffer_.push_back(std::move(update));
+      ++stats_.published;
+    }
+    stats_.buffered = buffer_.size();
+  }
+  absl::MutexLock lock(&listeners_mu_);
+  for (Listener* listener : listeners_) listener->OnPublished();
+}
+
+PriceHub::Subscription PriceHub::Subscribe(const v1::SubscribeRequest& request,
+                                           const SymbolFilter& filter) const {
+  absl::ReaderMutexLock lock(&mu_);
+  Subscription result;
+  result.position.generation = generation_;
+  result.position.after_sequence = last_sequence_;
+
+  if (request.after_sequence() > 0) {
+    const bool same_epoch = request.epoch().empty() || request.epoch() == epoch_;
+    const uint64_t oldest_held = buffer_.empty() ? last_sequence_ + 1 : buffer_.front().sequence();
+    // Resumable when every update after the client's position is still held.
+    const bool held = request.after_sequence() + 1 >= oldest_held &&
+                      request.after_sequence() <= last_sequence_;
+    if (same_epoch && held) {
+      result.position.after_sequence = request.after_sequence();
+      result.position.replay_until = last_sequence_;
+      return result;
+    }
+  }
+  if (request.snapshot() || request.after_sequence() > 0) {
+    result.initial = LatestLocked(filter, v1::UPDATE_KIND_SNAPSHOT);
+  }
+  return result;
+}
+
+size_t PriceHub::ReadAfter(FeedPosition& position, const SymbolFilter& filter, size_t max_updates,
+                           std::vector<v1::PriceUpdate>& out) const {
+  absl::ReaderMutexLock lock(&mu_);
+  if (position.generation != generation_) {
+    // A new epoch: everything held is new to this subscriber.
+    position = FeedPosition{.generation = generation_};
+  }
+  if (buffer_.empty() || position.after_sequence >= last_sequence_) return 0;
+
+  auto it = std::upper_bound(
+      buffer_.begin(), buffer_.end(), position.after_sequence,
+      [](uint64_t sequence, const v1::PriceUpdate& update) { return sequence < update.sequence(); });
+  if (it == buffer_.begin() && position.after_sequence + 1 < it->sequence()) {
+    position.pending_dropped += it->sequence() - position.after_sequence - 1;
+  }
+
+  size_t appended = 0;
+  for (; it != buffer_.end() && appended < max_updates; ++it) {
+    position.after_sequence = it->sequence();
+    if (!filter.Matches(it->symbol(), it->source())) continue;
+    v1::PriceUpdate& update = out.emplace_back(*it);
+    if (update.sequence() <= position.replay_until) update.set_kind(v1::UPDATE_KIND_REPLAY);
+    if (position.pending_dropped > 0) {
+      update.set_dropped_before(position.pending_dropped);
+      position.pending_dropped = 0;
+    }
+    ++appended;
+  }
+  return appended;
+}
+
+std::vector<v1::PriceUpdate> PriceHub::LatestLocked(const SymbolFilter& filter,
+                                                    v1::UpdateKind kind) const {
+  std::vector<v1::PriceUpdate> result;
+  for (const auto& [key, update] : latest_) {
+    if (!filter.Matches(key.first, key.second)) continue;
+    result.push_back(update);
+    result.back().set_kind(kind);
+  }
+  return result;
+}
+
+std::vector<v1::PriceUpdate> PriceHub::Latest(const SymbolFilter& filter) const {
+  absl::ReaderMutexLock lock(&mu_);
+  return LatestLocked(filter, v1::UPDATE_KIND_SNAPSHOT);
+}
+
+std::vector<std::string> PriceHub::Symbols() const {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<std::string> symbols;
+  for (const auto& [key, update] : latest_) {
+    if (symbols.empty() || symbols.back() != key.first) symbols.push_back(key.first);
+  }
+  return symbols;
+}
+
+std::vector<std::string> PriceHub::Sources() const {
+  absl::ReaderMutexLock lock(&mu_);
+  std::set<std::string> sources;
+  for (const auto& [key, update] : latest_) sources.insert(key.second);
+  return {sources.begin(), sources.end()};
+}
+
+std::string PriceHub::epoch() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return epoch_;
+}
+
+uint64_t PriceHub::last_sequence() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return last_sequence_;
+}
+
+PriceHub::Stats PriceHub::stats() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return stats_;
+}
+
+void PriceHub::AddListener(Listener* listener) {
+  absl::MutexLock lock(&listeners_mu_);
+  listeners_.push_back(listener);
+}
+
+void PriceHub::RemoveListener(Listener* listener) {
+  absl::MutexLock lock(&listeners_mu_);
+  std::erase(listeners_, listener);
+}
+
+}  // namespace stockfeed::price_service

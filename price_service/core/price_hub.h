@@ -1,0 +1,105 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "stockfeed/common/symbol_filter.h"
+#include "stockfeed/v1/price_feed.pb.h"
+
+namespace stockfeed::price_service {
+
+// Where one subscriber is in the feed. Opaque to callers; PriceHub moves it.
+struct FeedPosition {
+  uint64_t generation = 0;      // PriceHub::StartEpoch count when last read
+  uint64_t after_sequence = 0;  // last sequence read (delivered or filtered out)
+  uint64_t replay_until = 0;    // updates up to here are marked REPLAY
+  uint64_t pending_dropped = 0; // lost to lag, reported on the next delivered update
+};
+
+// The heart of price_service: sources publish sequenced updates into it and
+// every subscriber reads from it at its own pace through a FeedPosition.
+//
+// Instead of a queue per subscriber the hub keeps one bounded replay buffer.
+// A slow subscriber costs no memory; when it falls out of the buffer it skips
+// ahead and the skipped count travels in `dropped_before`. The same buffer
+// serves resumes (`after_sequence`).
+class PriceHub {
+ public:
+  // Woken after every Publish. Called without the hub's data lock held, from
+  // the publishing thread; must not block.
+  class Listener {
+   public:
+    virtual ~Listener() = default;
+    virtual void OnPublished() = 0;
+  };
+
+  struct Stats {
+    uint64_t published = 0;
+    uint64_t duplicates_ignored = 0;
+    size_t buffered = 0;
+  };
+
+  explicit PriceHub(size_t replay_capacity);
+
+  // Begins a new sequence space: drops everything held. Subscribers continue
+  // from the start of the new epoch.
+  void StartEpoch(std::string epoch);
+
+  // Appends updates whose `sequence` the source already set. Updates at or
+  // below the last published sequence are ignored, which makes a source's
+  // re-read after a reconnect harmless. Sets `epoch` and `kind` = LIVE.
+  void Publish(std::vector<v1::PriceUpdate> updates);
+
+  // The initial updates of a new stream (snapshot, or nothing when replaying)
+  // and the position to read live updates from.
+  struct Subscription {
+    std::vector<v1::PriceUpdate> initial;
+    FeedPosition position;
+  };
+  Subscription Subscribe(const v1::SubscribeRequest& request, const SymbolFilter& filter) const;
+
+  // Appends to `out` up to `max_updates` updates after `position` that match
+  // `filter`, and advances `position`. Returns how many were appended.
+  size_t ReadAfter(FeedPosition& position, const SymbolFilter& filter, size_t max_updates,
+                   std::vector<v1::PriceUpdate>& out) const;
+
+  // Latest update per symbol/source, ordered by symbol then source.
+  std::vector<v1::PriceUpdate> Latest(const SymbolFilter& filter) const;
+  std::vector<std::string> Symbols() const;
+  std::vector<std::string> Sources() const;
+  std::string epoch() const;
+  uint64_t last_sequence() const;
+  Stats stats() const;
+
+  void AddListener(Listener* listener);
+  // After it returns, `listener` is never called again.
+  void RemoveListener(Listener* listener);
+
+ private:
+  using Key = std::pair<std::string, std::string>;  // symbol, source
+
+  std::vector<v1::PriceUpdate> LatestLocked(const SymbolFilter& filter, v1::UpdateKind kind) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
+  const size_t capacity_;
+  mutable absl::Mutex mu_;
+  std::string epoch_ ABSL_GUARDED_BY(mu_);
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 1;
+  uint64_t last_sequence_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<v1::PriceUpdate> buffer_ ABSL_GUARDED_BY(mu_);
+  std::map<Key, v1::PriceUpdate> latest_ ABSL_GUARDED_BY(mu_);
+  Stats stats_ ABSL_GUARDED_BY(mu_);
+
+  // Held while notifying, so RemoveListener waits for a running notification.
+  absl::Mutex listeners_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  std::vector<Listener*> listeners_ ABSL_GUARDED_BY(listeners_mu_);
+};
+
+}  // namespace stockfeed::price_service

@@ -1,0 +1,71 @@
+#include "service_config.h"
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "stockfeed/common/symbols.h"
+
+namespace stockfeed::price_service {
+namespace {
+
+constexpr double kMaxRate = 10'000'000;
+
+absl::Status ValidateNames(absl::string_view flag, const std::vector<std::string>& names,
+                           absl::Status (*validate)(absl::string_view)) {
+  if (names.empty()) return absl::InvalidArgumentError(absl::StrCat("--", flag, " is empty"));
+  absl::flat_hash_set<absl::string_view> seen;
+  for (const std::string& name : names) {
+    if (absl::Status status = validate(name); !status.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", status.message()));
+    }
+    if (!seen.insert(name).second) {
+      return absl::InvalidArgumentError(absl::StrCat("--", flag, ": '", name, "' given twice"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<SourceKind> ParseSourceKind(absl::string_view text) {
+  if (text == "simulator") return SourceKind::kSimulator;
+  if (text == "postgres") return SourceKind::kPostgres;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--source='", text, "' is not a source (expected simulator or postgres)"));
+}
+
+absl::string_view SourceKindName(SourceKind kind) {
+  return kind == SourceKind::kSimulator ? "simulator" : "postgres";
+}
+
+absl::Status Validate(const ServiceConfig& config) {
+  if (config.source == SourceKind::kSimulator) {
+    if (absl::Status s = ValidateNames("symbols", config.simulator.symbols, ValidateSymbol); !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = ValidateNames("sources", config.simulator.sources, ValidateSource); !s.ok()) {
+      return s;
+    }
+    if (!(config.rate > 0 && config.rate <= kMaxRate)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--rate=", config.rate, " must be > 0 and <= ", kMaxRate));
+    }
+    if (!(config.simulator.volatility > 0 && config.simulator.volatility <= 5)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--volatility=", config.simulator.volatility, " must be > 0 and <= 5 (500 %/year)"));
+    }
+  }
+  if (config.replay_capacity < 16 || config.replay_capacity > 10'000'000) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--replay_capacity=", config.replay_capacity, " must be between 16 and 10000000"));
+  }
+  if (config.stream_batch < 1 || config.stream_batch > 65536) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--stream_batch=", config.stream_batch, " must be between 1 and 65536"));
+  }
+  if (config.poll_interval <= absl::ZeroDuration() || config.poll_interval > absl::Minutes(1)) {
+    return absl::InvalidArgumentError("--poll_interval must be > 0 and at most 1m");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace stockfeed::price_service

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "simulator.h"
+#include "stockfeed/common/host_port.h"
+
+namespace stockfeed::price_service {
+
+enum class SourceKind { kSimulator, kPostgres };
+
+absl::StatusOr<SourceKind> ParseSourceKind(absl::string_view text);
+absl::string_view SourceKindName(SourceKind kind);
+
+// Everything price_service can be told; main.cpp fills it from flags.
+struct ServiceConfig {
+  HostPort listen{"127.0.0.1", 50051};
+  SourceKind source = SourceKind::kSimulator;
+
+  SimulatorConfig simulator;
+  // Simulator: total updates per second over all symbols and sources.
+  double rate = 5.0;
+
+  // Updates held for resumes (`after_sequence`) and slow subscribers.
+  size_t replay_capacity = 65536;
+  // Updates a stream reads from the hub per lock; bounds its private batch.
+  size_t stream_batch = 256;
+
+  // PostgreSQL source.
+  std::string database_url;
+  absl::Duration poll_interval = absl::Seconds(1);
+
+  absl::Duration shutdown_grace = absl::Seconds(2);
+};
+
+// Rejects settings that cannot work, with a message naming the flag.
+absl::Status Validate(const ServiceConfig& config);
+
+}  // namespace stockfeed::price_service

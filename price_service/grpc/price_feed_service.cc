@@ -1,0 +1,176 @@
+#include "price_feed_service.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "spdlog/spdlog.h"
+#include "stockfeed/common/symbols.h"
+
+namespace stockfeed::price_service {
+namespace {
+
+template <typename Request>
+absl::Status ValidateFilter(const Request& request) {
+  for (const std::string& symbol : request.symbols()) {
+    if (absl::Status s = ValidateSymbol(symbol); !s.ok()) return s;
+  }
+  for (const std::string& source : request.sources()) {
+    if (absl::Status s = ValidateSource(source); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+template <typename Request>
+SymbolFilter FilterOf(const Request& request) {
+  return SymbolFilter({request.symbols().begin(), request.symbols().end()},
+                      {request.sources().begin(), request.sources().end()});
+}
+
+std::string Describe(const SymbolFilter& filter) {
+  const auto list = [](const auto& set) {
+    return set.empty() ? std::string("all") : absl::StrJoin(set, ",");
+  };
+  return absl::StrCat("symbols=", list(filter.symbols()), " sources=", list(filter.sources()));
+}
+
+}  // namespace
+
+// Lifetime: created by Subscribe, deleted in OnDone. Finish is called exactly
+// once: when the client cancels, a write fails, or the server shuts down
+// (which cancels every call).
+class PriceFeedService::SubscribeReactor final : public grpc::ServerWriteReactor<v1::PriceUpdate>,
+                                                 private PriceHub::Listener {
+ public:
+  SubscribeReactor(PriceFeedService& service, const v1::SubscribeRequest& request, std::string peer)
+      : service_(service), filter_(FilterOf(request)), peer_(std::move(peer)) {
+    const size_t count = ++service_.active_subscribers_;
+    spdlog::info("subscriber connected: peer={} {} snapshot={} after_sequence={} subscribers={}",
+                 peer_, Describe(filter_), request.snapshot(), request.after_sequence(), count);
+    PriceHub::Subscription subscription = service_.hub_.Subscribe(request, filter_);
+    batch_ = std::move(subscription.initial);
+    position_ = subscription.position;
+    // Listen before the first read so no publish between the two is missed.
+    service_.hub_.AddListener(this);
+    WriteNext();
+  }
+
+  void OnWriteDone(bool ok) override {
+    bool finish = false;
+    {
+      absl::MutexLock lock(&mu_);
+      write_in_flight_ = false;
+      finish = (!ok || cancelled_) && !finished_;
+      finished_ = finished_ || finish;
+    }
+    if (finish) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "subscriber went away"));
+    } else {
+      WriteNext();
+    }
+  }
+
+  void OnCancel() override {
+    bool finish = false;
+    {
+      absl::MutexLock lock(&mu_);
+      cancelled_ = true;
+      finish = !write_in_flight_ && !finished_;
+      finished_ = finished_ || finish;
+    }
+    // With a write in flight, OnWriteDone(false) follows and finishes.
+    if (finish) Finish(grpc::Status::CANCELLED);
+  }
+
+  void OnDone() override {
+    service_.hub_.RemoveListener(this);
+    const size_t count = --service_.active_subscribers_;
+    spdlog::info("subscriber disconnected: peer={} sent={} subscribers={}", peer_, sent_, count);
+    delete this;
+  }
+
+ private:
+  void OnPublished() override { WriteNext(); }
+
+  // Starts the next write unless one is in flight. The reactor's lock is not
+  // held across StartWrite, which may run reactions inline.
+  void WriteNext() {
+    const v1::PriceUpdate* next = nullptr;
+    {
+      absl::MutexLock lock(&mu_);
+      if (write_in_flight_ || finished_ || cancelled_) return;
+      if (next_ == batch_.size()) {
+        batch_.clear();
+        next_ = 0;
+        service_.hub_.ReadAfter(position_, filter_, service_.stream_batch_, batch_);
+        if (batch_.empty()) return;
+      }
+      next = &batch_[next_++];
+      write_in_flight_ = true;
+      ++sent_;
+    }
+    StartWrite(next);
+  }
+
+  PriceFeedService& service_;
+  const SymbolFilter filter_;
+  const std::string peer_;
+
+  absl::Mutex mu_;
+  std::vector<v1::PriceUpdate> batch_ ABSL_GUARDED_BY(mu_);
+  size_t next_ ABSL_GUARDED_BY(mu_) = 0;
+  FeedPosition position_ ABSL_GUARDED_BY(mu_);
+  bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t sent_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+PriceFeedService::PriceFeedService(PriceHub& hub, size_t stream_batch)
+    : hub_(hub), stream_batch_(stream_batch) {}
+
+grpc::ServerWriteReactor<v1::PriceUpdate>* PriceFeedService::Subscribe(
+    grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) {
+  if (absl::Status status = ValidateFilter(*request); !status.ok()) {
+    // A reactor that finishes at once: the client gets INVALID_ARGUMENT.
+    class Rejected final : public grpc::ServerWriteReactor<v1::PriceUpdate> {
+     public:
+      explicit Rejected(std::string message) {
+        Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message));
+      }
+      void OnDone() override { delete this; }
+    };
+    return new Rejected(std::string(status.message()));
+  }
+  return new SubscribeReactor(*this, *request, context->peer());
+}
+
+grpc::ServerUnaryReactor* PriceFeedService::GetLatest(grpc::CallbackServerContext* context,
+                                                      const v1::GetLatestRequest* request,
+                                                      v1::GetLatestResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status status = ValidateFilter(*request); !status.ok()) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(status.message())));
+    return reactor;
+  }
+  for (v1::PriceUpdate& update : hub_.Latest(FilterOf(*request))) {
+    *response->add_updates() = std::move(update);
+  }
+  response->set_epoch(hub_.epoch());
+  response->set_last_sequence(hub_.last_sequence());
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* PriceFeedService::ListSymbols(grpc::CallbackServerContext* context,
+                                                        const v1::ListSymbolsRequest* /*request*/,
+                                                        v1::ListSymbolsResponse* response) {
+  for (std::string& symbol : hub_.Symbols()) response->add_symbols(std::move(symbol));
+  for (std::string& source : hub_.Sources()) response->add_sources(std::move(source));
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace stockfeed::price_service

@@ -1,0 +1,73 @@
+// price_service: streams stock prices from PostgreSQL or a simulator over gRPC.
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "server.h"
+#include "stockfeed/common/logging.h"
+#include "stockfeed/common/symbols.h"
+
+namespace sf = stockfeed::price_service;
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address HOST:PORT (port 0 = any)");
+ABSL_FLAG(std::string, source, "simulator", "where prices come from: simulator or postgres");
+ABSL_FLAG(std::string, symbols, "AAPL,GOOGL,MSFT,AMZN,NVDA,TSLA", "simulator: symbols, comma separated");
+ABSL_FLAG(std::string, sources, "alpha_vantage,finnhub", "simulator: source names, comma separated");
+ABSL_FLAG(double, rate, 5.0, "simulator: total updates per second");
+ABSL_FLAG(uint64_t, seed, 1, "simulator: random seed (same seed, same prices)");
+ABSL_FLAG(double, volatility, 0.4, "simulator: annualised volatility of each symbol");
+ABSL_FLAG(uint64_t, replay_capacity, 65536, "updates held for resume and slow subscribers");
+ABSL_FLAG(uint64_t, stream_batch, 256, "updates a stream takes from the hub per lock");
+ABSL_FLAG(std::string, database_url, "",
+          "postgres: connection string (default: $DATABASE_URL, else "
+          "postgresql://user:password@localhost/stockdb)");
+ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(1), "postgres: safety poll interval");
+ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error or off");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("Streams stock prices over gRPC (stockfeed.v1.PriceFeed).");
+  const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() > 1) {
+    std::cerr << "price_service: unexpected argument '" << positional[1] << "' (see --help)\n";
+    return EXIT_FAILURE;
+  }
+  if (absl::Status s = stockfeed::InitLogging("price_service", absl::GetFlag(FLAGS_log_level)); !s.ok()) {
+    std::cerr << "price_service: " << s.message() << "\n";
+    return EXIT_FAILURE;
+  }
+
+  sf::ServiceConfig config;
+  absl::StatusOr<stockfeed::HostPort> listen = stockfeed::ParseHostPort(absl::GetFlag(FLAGS_listen));
+  absl::StatusOr<sf::SourceKind> source = sf::ParseSourceKind(absl::GetFlag(FLAGS_source));
+  for (const absl::Status& s : {listen.status(), source.status()}) {
+    if (!s.ok()) {
+      std::cerr << "price_service: " << s.message() << "\n";
+      return EXIT_FAILURE;
+    }
+  }
+  config.listen = *listen;
+  config.source = *source;
+  config.simulator.symbols = stockfeed::SplitNameList(absl::GetFlag(FLAGS_symbols));
+  config.simulator.sources = stockfeed::SplitNameList(absl::GetFlag(FLAGS_sources));
+  config.simulator.seed = absl::GetFlag(FLAGS_seed);
+  config.simulator.volatility = absl::GetFlag(FLAGS_volatility);
+  config.rate = absl::GetFlag(FLAGS_rate);
+  config.replay_capacity = absl::GetFlag(FLAGS_replay_capacity);
+  config.stream_batch = absl::GetFlag(FLAGS_stream_batch);
+  config.database_url = absl::GetFlag(FLAGS_database_url);
+  if (config.database_url.empty()) {
+    const char* env = std::getenv("DATABASE_URL");
+    config.database_url = env != nullptr ? env : "postgresql://user:password@localhost/stockdb";
+  }
+  config.poll_interval = absl::GetFlag(FLAGS_poll_interval);
+
+  if (absl::Status s = sf::RunPriceService(config); !s.ok()) {
+    std::cerr << "price_service: " << s.message() << "\n";
+    return EXIT_FAILURE;
+  }
+  return EXIT_SUCCESS;
+}

@@ -1,0 +1,80 @@
+#include "simulator_source.h"
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+
+namespace stockfeed::price_service {
+namespace {
+
+// Wake at most this often; high rates publish a batch per wake-up.
+constexpr std::chrono::microseconds kMinTick{1000};
+// Never emit more than this per wake-up, so a stalled process catches up
+// gradually instead of flooding subscribers.
+constexpr size_t kMaxBatch = 10000;
+
+std::string NewEpoch() {
+  std::random_device device;
+  const uint64_t id = (static_cast<uint64_t>(device()) << 32) ^ device();
+  return absl::StrFormat("sim-%016x", id);
+}
+
+}  // namespace
+
+SimulatorSource::SimulatorSource(PriceHub& hub, SimulatorConfig config, double rate)
+    : hub_(hub), simulator_(std::move(config)), rate_(rate) {}
+
+SimulatorSource::~SimulatorSource() { Stop(); }
+
+void SimulatorSource::Start() {
+  hub_.StartEpoch(NewEpoch());
+  thread_ = std::thread([this] { Run(); });
+}
+
+void SimulatorSource::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void SimulatorSource::Run() {
+  using Clock = std::chrono::steady_clock;
+  const auto tick = std::max<std::chrono::microseconds>(
+      kMinTick, std::chrono::microseconds(static_cast<int64_t>(1e6 / rate_)));
+  const Clock::time_point start = Clock::now();
+  uint64_t emitted = 0;
+  uint64_t sequence = 0;
+  std::vector<v1::PriceUpdate> batch;
+
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    const auto due = static_cast<uint64_t>(elapsed * rate_) + 1;  // the first update is immediate
+    if (due > emitted) {
+      const size_t count = std::min<uint64_t>(due - emitted, kMaxBatch);
+      lock.unlock();
+      const int64_t now_us = absl::ToUnixMicros(absl::Now());
+      batch.clear();
+      for (size_t i = 0; i < count; ++i) {
+        v1::PriceUpdate& update = batch.emplace_back(simulator_.Next(now_us));
+        update.set_sequence(++sequence);
+      }
+      hub_.Publish(std::move(batch));
+      batch = {};
+      emitted += count;
+      // Too far behind (e.g. the process was stopped): forget the backlog.
+      if (due - emitted > kMaxBatch) emitted = due;
+      lock.lock();
+    }
+    wake_.wait_for(lock, tick);
+  }
+}
+
+}  // namespace stockfeed::price_service

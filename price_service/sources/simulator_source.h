@@ -1,0 +1,35 @@
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "core/price_hub.h"
+#include "core/simulator.h"
+#include "price_source.h"
+
+namespace stockfeed::price_service {
+
+// Drives a PriceSimulator at `rate` updates per second from the real clock and
+// publishes into the hub, numbering updates 1, 2, 3… in a fresh epoch.
+class SimulatorSource final : public PriceSource {
+ public:
+  SimulatorSource(PriceHub& hub, SimulatorConfig config, double rate);
+  ~SimulatorSource() override;
+
+  void Start() override;
+  void Stop() override;
+
+ private:
+  void Run();
+
+  PriceHub& hub_;
+  PriceSimulator simulator_;
+  const double rate_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace stockfeed::price_service
