@@ -1,0 +1,181 @@
+#include "control_message.h"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "stockfeed/common/symbols.h"
+
+namespace stockfeed::ws_gateway {
+namespace {
+
+namespace json = boost::json;
+
+ControlError Error(absl::string_view code, std::string message) {
+  return ControlError{std::string(code), std::move(message)};
+}
+
+// Fills `out` from a JSON array of strings, checking each with `validate`.
+std::optional<ControlError> ReadNames(const json::object& object, absl::string_view field,
+                                      absl::Status (*validate)(absl::string_view),
+                                      size_t max_names, std::vector<std::string>& out) {
+  const json::value* value = object.if_contains(json::string_view(field.data(), field.size()));
+  if (value == nullptr) return std::nullopt;
+  const json::array* array = value->if_array();
+  if (array == nullptr) {
+    return Error("invalid_message", absl::StrCat("'", field, "' must be an array of strings"));
+  }
+  if (array->size() > max_names) {
+    return Error("too_many_symbols",
+                 absl::StrCat("'", field, "' has ", array->size(), " entries; the limit is ", max_names));
+  }
+  for (const json::value& element : *array) {
+    const json::string* name = element.if_string();
+    if (name == nullptr) {
+      return Error("invalid_message", absl::StrCat("'", field, "' must be an array of strings"));
+    }
+    const absl::string_view view(name->data(), name->size());
+    if (absl::Status status = validate(view); !status.ok()) {
+      return Error(field == "symbols" ? "invalid_symbol" : "invalid_source", std::string(status.message()));
+    }
+    out.emplace_back(view);
+  }
+  return std::nullopt;
+}
+
+std::optional<ControlError> ValidateNames(const std::vector<std::string>& names,
+                                          absl::Status (*validate)(absl::string_view),
+                                          absl::string_view code) {
+  for (const std::string& name : names) {
+    if (absl::Status status = validate(name); !status.ok()) {
+      return Error(code, std::string(status.message()));
+    }
+  }
+  return std::nullopt;
+}
+
+// Percent-decoding for query values ('+' means space in forms).
+std::optional<std::string> UrlDecode(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '+') {
+      out.push_back(' ');
+    } else if (c == '%') {
+      int value = 0;
+      if (i + 2 >= text.size()) return std::nullopt;
+      for (int k = 1; k <= 2; ++k) {
+        const char h = text[i + k];
+        value <<= 4;
+        if (h >= '0' && h <= '9') value |= h - '0';
+        else if (h >= 'a' && h <= 'f') value |= h - 'a' + 10;
+        else if (h >= 'A' && h <= 'F') value |= h - 'A' + 10;
+        else return std::nullopt;
+      }
+      out.push_back(static_cast<char>(value));
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::variant<ControlRequest, ControlError> ParseControlMessage(absl::string_view text,
+                                                               size_t max_symbols) {
+  if (text == "/stats") {
+    ControlRequest request;
+    request.type = ControlRequest::Type::kStatsText;
+    return request;
+  }
+
+  boost::system::error_code ec;
+  json::value parsed = json::parse(json::string_view(text.data(), text.size()), ec);
+  if (ec) return Error("invalid_json", absl::StrCat("message is not valid JSON: ", ec.message()));
+  const json::object* object = parsed.if_object();
+  if (object == nullptr) return Error("invalid_message", "message must be a JSON object");
+  const json::value* type_value = object->if_contains("type");
+  if (type_value == nullptr || !type_value->is_string()) {
+    return Error("invalid_message", "message needs a string field 'type'");
+  }
+  const json::string& type = type_value->get_string();
+
+  ControlRequest request;
+  if (type == "ping") {
+    request.type = ControlRequest::Type::kPing;
+    if (const json::value* id = object->if_contains("id")) {
+      if (!id->is_string()) return Error("invalid_message", "'id' must be a string");
+      request.id = std::string(id->get_string());
+    }
+  } else if (type == "stats") {
+    request.type = ControlRequest::Type::kStats;
+  } else if (type == "subscribe" || type == "unsubscribe") {
+    request.type = type == "subscribe" ? ControlRequest::Type::kSubscribe
+                                       : ControlRequest::Type::kUnsubscribe;
+    if (auto error = ReadNames(*object, "symbols", ValidateSymbol, max_symbols, request.symbols)) {
+      return *error;
+    }
+    if (auto error = ReadNames(*object, "sources", ValidateSource, max_symbols, request.sources)) {
+      return *error;
+    }
+  } else {
+    return Error("unknown_type",
+                 absl::StrCat("unknown message type '", absl::string_view(type.data(), type.size()),
+                              "' (expected ping, stats, subscribe or unsubscribe)"));
+  }
+  return request;
+}
+
+std::variant<ConnectParams, ControlError> ParseConnectParams(absl::string_view target,
+                                                             size_t max_symbols) {
+  ConnectParams params;
+  const size_t question = target.find('?');
+  if (question == absl::string_view::npos) return params;
+
+  for (absl::string_view pair : absl::StrSplit(target.substr(question + 1), '&', absl::SkipEmpty())) {
+    const std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(pair, absl::MaxSplits('=', 1));
+    const std::optional<std::string> value = UrlDecode(kv.second);
+    if (!value) return Error("invalid_query", absl::StrCat("bad percent-encoding in '", kv.first, "'"));
+    if (kv.first == "protocol") {
+      if (*value != "v1") {
+        return Error("invalid_query", absl::StrCat("protocol '", *value, "' is not supported (use v1)"));
+      }
+      params.rich = true;
+    } else if (kv.first == "batch") {
+      params.batch = *value == "1" || *value == "true";
+    } else if (kv.first == "symbols" || kv.first == "sources") {
+      const bool symbols = kv.first == "symbols";
+      std::vector<std::string> names = SplitNameList(*value);
+      if (names.size() > max_symbols) {
+        return Error("too_many_symbols",
+                     absl::StrCat("'", kv.first, "' has ", names.size(), " entries; the limit is ", max_symbols));
+      }
+      if (auto error = ValidateNames(names, symbols ? ValidateSymbol : ValidateSource,
+                                     symbols ? "invalid_symbol" : "invalid_source")) {
+        return *error;
+      }
+      (symbols ? params.symbols : params.sources) = std::move(names);
+    } else if (kv.first == "after_seq") {
+      uint64_t seq = 0;
+      if (!absl::SimpleAtoi(*value, &seq)) {
+        return Error("invalid_query", "'after_seq' must be a non-negative integer");
+      }
+      params.after_seq = seq;
+    } else if (kv.first == "epoch") {
+      params.epoch = *value;
+    }
+  }
+  return params;
+}
+
+bool IsWebSocketPath(absl::string_view target) {
+  const absl::string_view path = target.substr(0, target.find('?'));
+  return path == "/" || path == "/ws";
+}
+
+}  // namespace stockfeed::ws_gateway

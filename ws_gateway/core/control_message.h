@@ -1,0 +1,55 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace stockfeed::ws_gateway {
+
+// A message a client sent, understood.
+struct ControlRequest {
+  enum class Type { kPing, kStats, kStatsText, kSubscribe, kUnsubscribe };
+  Type type = Type::kPing;
+  // subscribe / unsubscribe
+  std::vector<std::string> symbols;
+  std::vector<std::string> sources;
+  // ping: echoed back when given, so a client can match replies.
+  std::optional<std::string> id;
+};
+
+// A message the gateway could not accept. `code` is one of the documented
+// error codes (docs/protocol.md); the connection stays open.
+struct ControlError {
+  std::string code;
+  std::string message;
+};
+
+// Parses one text frame: the workshop's "/stats", or a JSON object with a
+// "type" of ping, stats, subscribe or unsubscribe. Never throws.
+std::variant<ControlRequest, ControlError> ParseControlMessage(absl::string_view text,
+                                                               size_t max_symbols);
+
+// What a client asked for in the WebSocket URL's query string.
+struct ConnectParams {
+  bool rich = false;  // protocol=v1: status, acks and snapshot objects
+  bool batch = false; // batch=1: several price objects per frame, as a JSON array
+  std::optional<std::vector<std::string>> symbols;  // absent = all
+  std::optional<std::vector<std::string>> sources;
+  std::optional<uint64_t> after_seq;  // resume
+  std::string epoch;
+};
+
+// Parses "/ws?protocol=v1&symbols=AAPL,MSFT&after_seq=12&epoch=…". Unknown
+// parameters are ignored (forward compatibility); bad values are errors.
+std::variant<ConnectParams, ControlError> ParseConnectParams(absl::string_view target,
+                                                             size_t max_symbols);
+
+// "/", "/ws" (with any query) are WebSocket endpoints.
+bool IsWebSocketPath(absl::string_view target);
+
+}  // namespace stockfeed::ws_gateway

@@ -1,0 +1,65 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
+#include "frame.h"
+
+namespace stockfeed::ws_gateway {
+
+// The recent price frames of one shard, in arrival order, with the latest
+// frame per symbol/source. Sessions keep only an index into it (a cursor), so
+// a client costs no queue memory and a slow client never holds up others:
+// when its backlog grows too long it is conflated to the latest values.
+// The same log answers resume requests by (epoch, seq).
+//
+// Single-threaded: owned and used by one shard's io thread.
+class FeedLog {
+ public:
+  explicit FeedLog(size_t capacity);
+
+  // Appends a price frame; returns its index (1, 2, 3, …).
+  uint64_t Append(FramePtr frame);
+  // Upstream sequence restarted (new epoch) or had a gap: frames before now
+  // can no longer serve an exact resume. A new epoch also forgets latest values.
+  void StartEpoch(std::string epoch);
+  void MarkGap();
+
+  uint64_t head() const { return head_; }                         // newest index, 0 if none
+  uint64_t tail() const { return head_ < capacity_ ? 1 : head_ + 1 - capacity_; }  // oldest held
+  const FramePtr& at(uint64_t index) const { return frames_[index % capacity_]; }
+  const std::string& epoch() const { return epoch_; }
+  uint64_t last_seq() const { return head_ == 0 ? 0 : at(head_)->seq(); }
+
+  // The cursor from which a client that saw everything up to `after_seq` of
+  // `epoch` continues without gap or duplicate; nullopt when not held.
+  std::optional<uint64_t> ResumeCursor(absl::string_view epoch, uint64_t after_seq) const;
+
+  // The latest frame of each symbol/source whose index is in (after, up_to]
+  // and that `wanted` accepts, in log order (so their seqs increase). Serves
+  // snapshots (0, head], conflation (cursor, head] and new subscriptions
+  // (0, cursor].
+  std::vector<FramePtr> Latest(uint64_t after, uint64_t up_to,
+                               absl::FunctionRef<bool(const Frame&)> wanted) const;
+
+ private:
+  struct LatestEntry {
+    FramePtr frame;
+    uint64_t index = 0;
+  };
+
+  const size_t capacity_;
+  std::vector<FramePtr> frames_;  // ring of capacity_ slots: index i lives at i % capacity_
+  uint64_t head_ = 0;
+  uint64_t continuous_from_ = 1;  // first index of the current gap-free run
+  std::string epoch_;
+  absl::flat_hash_map<std::pair<std::string, std::string>, LatestEntry> latest_;
+};
+
+}  // namespace stockfeed::ws_gateway

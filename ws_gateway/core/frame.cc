@@ -1,0 +1,41 @@
+#include "frame.h"
+
+namespace stockfeed::ws_gateway {
+
+size_t EncodeTextFrameHeader(uint64_t payload_size, char* out) {
+  out[0] = static_cast<char>(0x81);  // FIN + opcode 1 (text)
+  if (payload_size < 126) {
+    out[1] = static_cast<char>(payload_size);
+    return 2;
+  }
+  if (payload_size <= 0xffff) {
+    out[1] = 126;
+    out[2] = static_cast<char>(payload_size >> 8);
+    out[3] = static_cast<char>(payload_size);
+    return 4;
+  }
+  out[1] = 127;
+  for (int i = 0; i < 8; ++i) out[2 + i] = static_cast<char>(payload_size >> (56 - 8 * i));
+  return 10;
+}
+
+Frame::Frame(absl::string_view payload, uint64_t seq, absl::string_view symbol, absl::string_view source)
+    : seq_(seq), symbol_(symbol), source_(source) {
+  char header[10];
+  header_size_ = static_cast<uint8_t>(EncodeTextFrameHeader(payload.size(), header));
+  bytes_.reserve(header_size_ + payload.size() + 1);
+  bytes_.append(header, header_size_);
+  bytes_.append(payload.data(), payload.size());
+  bytes_.push_back(',');
+}
+
+std::shared_ptr<const Frame> Frame::Price(std::string payload, uint64_t seq, absl::string_view symbol,
+                                          absl::string_view source) {
+  return std::make_shared<const Frame>(payload, seq, symbol, source);
+}
+
+std::shared_ptr<const Frame> Frame::Message(absl::string_view payload) {
+  return std::make_shared<const Frame>(payload, 0, "", "");
+}
+
+}  // namespace stockfeed::ws_gateway

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace stockfeed::ws_gateway {
+
+// A server-to-client WebSocket text frame, built once and sent by every
+// session as is: server frames are unmasked, so the bytes on the wire are the
+// same for every client. Stored as header + payload + ',' so a session can
+// also splice the payload into a batch array without copying.
+class Frame {
+ public:
+  // A price frame carries what sessions filter and conflate on.
+  static std::shared_ptr<const Frame> Price(std::string payload, uint64_t seq, absl::string_view symbol,
+                                            absl::string_view source);
+  // Any other message (welcome, status, replies).
+  static std::shared_ptr<const Frame> Message(absl::string_view payload);
+
+  // The complete frame: header and payload.
+  absl::string_view wire() const { return absl::string_view(bytes_).substr(0, bytes_.size() - 1); }
+  absl::string_view payload() const {
+    return absl::string_view(bytes_).substr(header_size_, bytes_.size() - header_size_ - 1);
+  }
+  // The payload followed by ',', for all but the last element of a batch.
+  absl::string_view payload_and_comma() const { return absl::string_view(bytes_).substr(header_size_); }
+
+  bool is_price() const { return seq_ != 0; }
+  uint64_t seq() const { return seq_; }
+  const std::string& symbol() const { return symbol_; }
+  const std::string& source() const { return source_; }
+
+  Frame(absl::string_view payload, uint64_t seq, absl::string_view symbol, absl::string_view source);
+
+ private:
+  std::string bytes_;
+  uint8_t header_size_ = 0;
+  uint64_t seq_ = 0;
+  std::string symbol_;
+  std::string source_;
+};
+
+using FramePtr = std::shared_ptr<const Frame>;
+
+// Writes the header of an unmasked, final text frame of `payload_size` bytes
+// (RFC 6455 §5.2) into `out`, which must hold 10 bytes. Returns its length.
+size_t EncodeTextFrameHeader(uint64_t payload_size, char* out);
+
+}  // namespace stockfeed::ws_gateway

@@ -1,0 +1,51 @@
+#include "gateway_config.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace stockfeed::ws_gateway {
+namespace {
+
+absl::Status OutOfRange(absl::string_view flag, uint64_t value, uint64_t low, uint64_t high) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("--", flag, "=", value, " must be between ", low, " and ", high));
+}
+
+}  // namespace
+
+absl::Status Validate(const GatewayConfig& config) {
+  if (config.web_root.empty()) return absl::InvalidArgumentError("--web_root is empty");
+  if (config.threads < 1 || config.threads > 64) return OutOfRange("threads", config.threads, 1, 64);
+  if (config.log_capacity < 16 || config.log_capacity > 10'000'000) {
+    return OutOfRange("log_capacity", config.log_capacity, 16, 10'000'000);
+  }
+  if (config.max_backlog < 1 || config.max_backlog >= config.log_capacity) {
+    return absl::InvalidArgumentError(absl::StrCat("--max_backlog=", config.max_backlog,
+                                                   " must be >= 1 and below --log_capacity=",
+                                                   config.log_capacity));
+  }
+  if (config.max_connections < 1 || config.max_connections > 1'000'000) {
+    return OutOfRange("max_connections", config.max_connections, 1, 1'000'000);
+  }
+  if (config.max_message_bytes < 64 || config.max_message_bytes > 1 << 20) {
+    return OutOfRange("max_message_bytes", config.max_message_bytes, 64, 1 << 20);
+  }
+  if (config.max_symbols_per_connection < 1 || config.max_symbols_per_connection > 100'000) {
+    return OutOfRange("max_symbols", config.max_symbols_per_connection, 1, 100'000);
+  }
+  for (const auto& [flag, value] : {std::pair{"handshake_timeout", config.handshake_timeout},
+                                    std::pair{"idle_timeout", config.idle_timeout},
+                                    std::pair{"write_stall_timeout", config.write_stall_timeout},
+                                    std::pair{"drain_timeout", config.drain_timeout}}) {
+    if (value <= absl::ZeroDuration() || value > absl::Hours(1)) {
+      return absl::InvalidArgumentError(absl::StrCat("--", flag, " must be > 0 and at most 1h"));
+    }
+  }
+  if (config.upstream_backoff.initial <= absl::ZeroDuration() ||
+      config.upstream_backoff.max < config.upstream_backoff.initial) {
+    return absl::InvalidArgumentError(
+        "--upstream_backoff_initial must be > 0 and at most --upstream_backoff_max");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace stockfeed::ws_gateway

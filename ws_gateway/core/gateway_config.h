@@ -1,0 +1,45 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "stockfeed/common/backoff.h"
+#include "stockfeed/common/host_port.h"
+
+namespace stockfeed::ws_gateway {
+
+// Every limit and timeout of the gateway, in one place; main.cpp fills it
+// from flags. docs/protocol.md documents the client-visible ones.
+struct GatewayConfig {
+  HostPort listen{"127.0.0.1", 8080};
+  HostPort upstream{"127.0.0.1", 50051};
+  std::string web_root;
+  // io threads; each owns a shard of the sessions and a copy of the feed log.
+  int threads = 2;
+
+  // Price frames each shard keeps for resume and catching up.
+  size_t log_capacity = 65536;
+  // A client this many frames behind gets the latest value per
+  // symbol/source instead of the backlog (conflation).
+  size_t max_backlog = 4096;
+  // A write pending this long means the client stopped reading: disconnect.
+  absl::Duration write_stall_timeout = absl::Seconds(15);
+
+  size_t max_connections = 18000;
+  size_t max_message_bytes = 4096;        // incoming frames; larger → close 1009
+  size_t max_symbols_per_connection = 256;
+  absl::Duration handshake_timeout = absl::Seconds(10);
+  // No frame from the client for half of this: ping; for all of it: close.
+  absl::Duration idle_timeout = absl::Seconds(30);
+  // SIGINT/SIGTERM: close frames go out, then the process exits within this.
+  absl::Duration drain_timeout = absl::Seconds(5);
+
+  Backoff::Options upstream_backoff{absl::Milliseconds(100), absl::Seconds(5)};
+};
+
+// Rejects settings that cannot work, naming the flag.
+absl::Status Validate(const GatewayConfig& config);
+
+}  // namespace stockfeed::ws_gateway

@@ -1,0 +1,141 @@
+#include "gateway.h"
+
+#include <atomic>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "core/messages.h"
+#include "core/upstream_tracker.h"
+#include "net/listener.h"
+#include "net/shard.h"
+#include "net/upstream_client.h"
+#include "spdlog/spdlog.h"
+#include "stockfeed/common/logging.h"
+#include "stockfeed/common/stop_signals.h"
+
+namespace stockfeed::ws_gateway {
+
+struct Gateway::Parts {
+  GatewayConfig config;
+  absl::Time started = absl::Now();
+  GatewayCounters counters;
+  std::atomic<UpstreamState> upstream_state{UpstreamState::kConnecting};
+  std::vector<std::unique_ptr<Shard>> shards;
+  std::unique_ptr<Listener> listener;
+  UpstreamTracker tracker;  // upstream thread only
+  std::unique_ptr<UpstreamClient> upstream;
+  bool drained = false;
+
+  GatewayStats Stats() const {
+    GatewayStats stats;
+    stats.active_connections = counters.active_connections.load();
+    stats.total_connections = counters.total_connections.load();
+    for (const auto& shard : shards) stats.messages_sent += shard->messages_sent();
+    stats.uptime_seconds = static_cast<uint64_t>(absl::ToInt64Seconds(absl::Now() - started));
+    stats.upstream = upstream_state.load();
+    stats.last_seq = last_seq.load(std::memory_order_relaxed);
+    return stats;
+  }
+
+  // Upstream thread: one JSON encode per update, then the same bytes for every
+  // shard (each gets its own copy so reference counts stay thread-local).
+  void OnUpdate(const v1::PriceUpdate& update) {
+    const UpstreamTracker::Verdict verdict = tracker.Observe(update);
+    if (!verdict.deliver) return;
+    if (verdict.new_epoch) {
+      spdlog::info("upstream: feed epoch is now '{}'", update.epoch());
+      Broadcast(FeedEvent::Epoch(update.epoch()));
+    }
+    if (verdict.gap) Broadcast(FeedEvent::Gap());
+    const FramePtr frame = Frame::Price(EncodePrice(update, verdict.snapshot), update.sequence(),
+                                        update.symbol(), update.source());
+    for (size_t i = 0; i < shards.size(); ++i) {
+      FramePtr copy = i + 1 == shards.size() ? frame : std::make_shared<const Frame>(*frame);
+      shards[i]->Deliver(FeedEvent::Price(std::move(copy)));
+    }
+    last_seq.store(update.sequence(), std::memory_order_relaxed);
+  }
+
+  void OnState(UpstreamState state, const std::string& message) {
+    upstream_state.store(state);
+    Broadcast(FeedEvent::Status(state, Frame::Message(EncodeStatus(state, message))));
+  }
+
+  void Broadcast(const FeedEvent& event) {
+    for (const auto& shard : shards) shard->Deliver(event);
+  }
+
+  std::atomic<uint64_t> last_seq{0};
+};
+
+absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& config) {
+  if (absl::Status status = Validate(config); !status.ok()) return status;
+  auto parts = std::make_unique<Parts>();
+  parts->config = config;
+  Parts* p = parts.get();
+  for (int i = 0; i < config.threads; ++i) {
+    parts->shards.push_back(std::make_unique<Shard>(i, parts->config, parts->counters, [p] { return p->Stats(); }));
+  }
+  std::vector<Shard*> shards;
+  for (const auto& shard : parts->shards) shards.push_back(shard.get());
+  parts->listener = std::make_unique<Listener>(shards);
+  if (absl::Status status = parts->listener->Listen(config.listen); !status.ok()) return status;
+
+  parts->upstream = std::make_unique<UpstreamClient>(
+      config.upstream, config.upstream_backoff,
+      UpstreamClient::Handlers{
+          .on_update = [p](const v1::PriceUpdate& update) { p->OnUpdate(update); },
+          .on_state = [p](UpstreamState state, const std::string& message) { p->OnState(state, message); },
+          .resume_from = [p] { return std::pair(p->tracker.epoch(), p->tracker.last_seq()); },
+      });
+  for (const auto& shard : parts->shards) shard->Start();
+  parts->listener->Start();
+  parts->upstream->Start();
+  spdlog::info("ws_gateway listening on http://{}:{} (dashboard, WebSocket on / and /ws)", config.listen.host,
+               parts->listener->port());
+  return std::unique_ptr<Gateway>(new Gateway(std::move(parts)));
+}
+
+Gateway::Gateway(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+Gateway::~Gateway() {
+  Drain();
+  for (const auto& shard : parts_->shards) shard->Stop();
+}
+
+int Gateway::port() const { return parts_->listener->port(); }
+
+void Gateway::Drain() {
+  if (parts_->drained) return;
+  parts_->drained = true;
+  parts_->listener->Stop();
+  parts_->upstream->Stop();
+  const uint64_t clients = parts_->counters.active_connections.load();
+  spdlog::info("draining: closing {} client(s) with 1001, waiting up to {}", clients,
+               absl::FormatDuration(parts_->config.drain_timeout));
+  for (const auto& shard : parts_->shards) shard->CloseAll("server shutting down");
+  const absl::Time deadline = absl::Now() + parts_->config.drain_timeout;
+  while (parts_->counters.active_connections.load() > 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  const uint64_t left = parts_->counters.active_connections.load();
+  if (left > 0) spdlog::warn("drain timeout: {} client(s) did not complete the close handshake", left);
+  const GatewayStats stats = parts_->Stats();
+  spdlog::info("ws_gateway stopped: total_connections={} messages_sent={} conflations={} slow_disconnects={}",
+               stats.total_connections, stats.messages_sent, parts_->counters.conflations.load(),
+               parts_->counters.slow_disconnects.load());
+}
+
+absl::Status RunGateway(const GatewayConfig& config) {
+  StopSignals stop_signals;  // before any thread starts
+  spdlog::info("ws_gateway starting: listen={} upstream={} web_root={} threads={} max_connections={}",
+               config.listen.ToString(), config.upstream.ToString(), config.web_root, config.threads,
+               config.max_connections);
+  absl::StatusOr<std::unique_ptr<Gateway>> gateway = Gateway::Start(config);
+  if (!gateway.ok()) return gateway.status();
+  spdlog::info("received {}, shutting down", stop_signals.Wait());
+  (*gateway)->Drain();
+  return absl::OkStatus();
+}
+
+}  // namespace stockfeed::ws_gateway

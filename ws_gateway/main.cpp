@@ -1,0 +1,93 @@
+// ws_gateway: rebroadcasts the price service's gRPC stream to WebSocket
+// browsers as JSON and serves the dashboard on the same port.
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "gateway.h"
+#include "stockfeed/common/logging.h"
+
+namespace gw = stockfeed::ws_gateway;
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:8080", "HTTP + WebSocket listen address HOST:PORT (port 0 = any)");
+ABSL_FLAG(std::string, upstream, "127.0.0.1:50051", "price_service gRPC address HOST:PORT");
+ABSL_FLAG(std::string, web_root, "", "dashboard directory (default: the installed copy, else the repo's web/)");
+ABSL_FLAG(int, threads, 0, "io threads (0 = one per core, at most 4)");
+ABSL_FLAG(uint64_t, log_capacity, 65536, "price frames kept per io thread for resume");
+ABSL_FLAG(uint64_t, max_backlog, 4096, "frames a client may fall behind before it is conflated");
+ABSL_FLAG(absl::Duration, write_stall_timeout, absl::Seconds(15),
+          "disconnect a client whose pending write makes no progress for this long");
+ABSL_FLAG(uint64_t, max_connections, 18000, "WebSocket clients at most (503 beyond)");
+ABSL_FLAG(uint64_t, max_message_bytes, 4096, "largest message a client may send (close 1009 beyond)");
+ABSL_FLAG(uint64_t, max_symbols, 256, "symbols one connection may subscribe to");
+ABSL_FLAG(absl::Duration, handshake_timeout, absl::Seconds(10), "HTTP request / WebSocket handshake timeout");
+ABSL_FLAG(absl::Duration, idle_timeout, absl::Seconds(30),
+          "close a client silent this long (pinged at half of it)");
+ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(5), "on SIGTERM, wait this long for clients to close");
+ABSL_FLAG(absl::Duration, upstream_backoff_initial, absl::Milliseconds(100), "first upstream reconnect delay");
+ABSL_FLAG(absl::Duration, upstream_backoff_max, absl::Seconds(5), "longest upstream reconnect delay");
+ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error or off");
+
+namespace {
+
+std::string DefaultWebRoot(const char* argv0) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path exe = fs::canonical("/proc/self/exe", ec);
+  const fs::path installed = (ec ? fs::path(argv0) : exe).parent_path() / "../share/stockfeed/web";
+  if (fs::exists(installed / "index.html", ec)) return fs::weakly_canonical(installed, ec).string();
+  return STOCKFEED_SOURCE_WEB_ROOT;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("Rebroadcasts stockfeed prices to WebSocket clients and serves the dashboard.");
+  const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() > 1) {
+    std::cerr << "ws_gateway: unexpected argument '" << positional[1] << "' (see --help)\n";
+    return EXIT_FAILURE;
+  }
+  if (absl::Status s = stockfeed::InitLogging("ws_gateway", absl::GetFlag(FLAGS_log_level)); !s.ok()) {
+    std::cerr << "ws_gateway: " << s.message() << "\n";
+    return EXIT_FAILURE;
+  }
+
+  gw::GatewayConfig config;
+  absl::StatusOr<stockfeed::HostPort> listen = stockfeed::ParseHostPort(absl::GetFlag(FLAGS_listen));
+  absl::StatusOr<stockfeed::HostPort> upstream = stockfeed::ParseHostPort(absl::GetFlag(FLAGS_upstream));
+  for (const auto& [flag, status] : {std::pair{"--listen", listen.status()}, std::pair{"--upstream", upstream.status()}}) {
+    if (!status.ok()) {
+      std::cerr << "ws_gateway: " << flag << ": " << status.message() << "\n";
+      return EXIT_FAILURE;
+    }
+  }
+  config.listen = *listen;
+  config.upstream = *upstream;
+  config.web_root = absl::GetFlag(FLAGS_web_root);
+  if (config.web_root.empty()) config.web_root = DefaultWebRoot(argv[0]);
+  const int threads = absl::GetFlag(FLAGS_threads);
+  config.threads = threads > 0 ? threads : static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
+  config.log_capacity = absl::GetFlag(FLAGS_log_capacity);
+  config.max_backlog = absl::GetFlag(FLAGS_max_backlog);
+  config.write_stall_timeout = absl::GetFlag(FLAGS_write_stall_timeout);
+  config.max_connections = absl::GetFlag(FLAGS_max_connections);
+  config.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  config.max_symbols_per_connection = absl::GetFlag(FLAGS_max_symbols);
+  config.handshake_timeout = absl::GetFlag(FLAGS_handshake_timeout);
+  config.idle_timeout = absl::GetFlag(FLAGS_idle_timeout);
+  config.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+  config.upstream_backoff = {absl::GetFlag(FLAGS_upstream_backoff_initial), absl::GetFlag(FLAGS_upstream_backoff_max)};
+
+  if (absl::Status s = gw::RunGateway(config); !s.ok()) {
+    std::cerr << "ws_gateway: " << s.message() << "\n";
+    return EXIT_FAILURE;
+  }
+  return EXIT_SUCCESS;
+}

@@ -1,0 +1,139 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/websocket/teardown.hpp>
+
+#include "core/frame.h"
+
+namespace stockfeed::ws_gateway {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using boost::system::error_code;
+
+// The layer between beast::websocket::stream and the TCP socket. It owns the
+// connection's write side so that everything queued while a write is in
+// flight goes out together in one writev:
+//  - our frames (prices, replies) are queued by reference to their shared,
+//    pre-encoded bytes: no per-client copy;
+//  - Beast's own writes (handshake response, pong, close) arrive through
+//    async_write_some, are copied (they are tiny and rare) and keep their order.
+// Reads pass straight through, so Beast still parses frames and answers pings.
+class FrameSocket {
+ public:
+  using executor_type = tcp::socket::executor_type;
+  using next_layer_type = tcp::socket;
+
+  explicit FrameSocket(tcp::socket socket) : socket_(std::move(socket)) {}
+
+  executor_type get_executor() noexcept { return socket_.get_executor(); }
+  tcp::socket& next_layer() noexcept { return socket_; }
+  const tcp::socket& next_layer() const noexcept { return socket_; }
+
+  // `owner` is kept alive while a write is in flight; `on_idle` runs after
+  // each write completes (or fails), to let the owner queue more.
+  void Bind(std::weak_ptr<void> owner, std::function<void()> on_idle) {
+    owner_ = std::move(owner);
+    on_idle_ = std::move(on_idle);
+  }
+
+  template <typename MutableBuffers, typename Handler>
+  auto async_read_some(const MutableBuffers& buffers, Handler&& handler) {
+    return socket_.async_read_some(buffers, std::forward<Handler>(handler));
+  }
+
+  template <typename ConstBuffers, typename Handler>
+  auto async_write_some(const ConstBuffers& buffers, Handler&& handler) {
+    return net::async_initiate<Handler, void(error_code, std::size_t)>(
+        [this](auto completion, const ConstBuffers& data) {
+          const std::size_t size = net::buffer_size(data);
+          if (error_) {
+            net::post(get_executor(), boost::beast::bind_front_handler(std::move(completion), error_, 0));
+            return;
+          }
+          const std::size_t offset = copied_.size();
+          copied_.resize(offset + size);
+          net::buffer_copy(net::buffer(copied_.data() + offset, size), data);
+          queue_.push_back(Chunk{nullptr, nullptr, size, offset});
+          waiters_.push_back(Waiter{std::move(completion), size});
+          Flush();
+        },
+        handler, buffers);
+  }
+
+  // Queues bytes that stay valid while `owner` lives (a shared frame, or
+  // static data with a null owner).
+  void Queue(FramePtr owner, absl::string_view bytes) {
+    queue_.push_back(Chunk{std::move(owner), bytes.data(), bytes.size(), 0});
+    queued_bytes_ += bytes.size();
+  }
+  // Queues a copy of a few bytes (a batch frame's header).
+  void QueueCopy(absl::string_view bytes) {
+    const std::size_t offset = copied_.size();
+    copied_.append(bytes.data(), bytes.size());
+    queue_.push_back(Chunk{nullptr, nullptr, bytes.size(), offset});
+    queued_bytes_ += bytes.size();
+  }
+
+  // Starts writing everything queued, unless a write is in flight (then the
+  // queue goes out when it completes).
+  void Flush();
+
+  bool writing() const { return writing_; }
+  std::size_t queued_chunks() const { return queue_.size(); }
+  std::size_t queued_bytes() const { return queued_bytes_; }
+  std::chrono::steady_clock::time_point write_started() const { return write_started_; }
+  const error_code& error() const { return error_; }
+
+ private:
+  struct Chunk {
+    FramePtr owner;
+    const char* data;  // null: `size` bytes at `offset` in the copy buffer
+    std::size_t size;
+    std::size_t offset;
+  };
+  struct Waiter {
+    net::any_completion_handler<void(error_code, std::size_t)> completion;
+    std::size_t size;
+  };
+
+  void OnWritten(const error_code& ec);
+
+  tcp::socket socket_;
+  std::weak_ptr<void> owner_;
+  std::function<void()> on_idle_;
+
+  std::vector<Chunk> queue_, in_flight_;
+  std::string copied_, copied_in_flight_;
+  std::vector<Waiter> waiters_, waiters_in_flight_;
+  std::vector<net::const_buffer> gather_;
+  std::size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  std::chrono::steady_clock::time_point write_started_;
+  error_code error_;
+};
+
+// Beast closes the connection through these after the close handshake.
+void teardown(boost::beast::role_type role, FrameSocket& socket, error_code& ec);
+
+template <typename Handler>
+void async_teardown(boost::beast::role_type role, FrameSocket& socket, Handler&& handler) {
+  boost::beast::websocket::async_teardown(role, socket.next_layer(), std::forward<Handler>(handler));
+}
+
+}  // namespace stockfeed::ws_gateway

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "frame_socket.h"
+
+namespace stockfeed::ws_gateway {
+
+class Shard;
+
+// A plain HTTP connection: serves the dashboard from --web_root, /healthz,
+// /readyz and /stats, and hands WebSocket upgrades on / and /ws to a Session.
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(Shard& shard, tcp::socket socket);
+  void Start();
+
+ private:
+  void Read();
+  void OnRead(const error_code& ec);
+  void Upgrade();
+  void OnWritten(const error_code& ec, bool keep_alive);
+
+  Shard& shard_;
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  std::string peer_;
+};
+
+}  // namespace stockfeed::ws_gateway

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "absl/status/status.h"
+#include "frame_socket.h"
+#include "stockfeed/common/host_port.h"
+
+namespace stockfeed::ws_gateway {
+
+class Shard;
+
+// Accepts connections on the first shard's thread and deals them out to the
+// shards round-robin; each connection then lives on its shard only.
+class Listener {
+ public:
+  explicit Listener(std::vector<Shard*> shards);
+
+  absl::Status Listen(const HostPort& address);
+  int port() const { return port_; }
+  void Start();
+  // Stops accepting; thread-safe.
+  void Stop();
+
+ private:
+  void Accept();
+
+  std::vector<Shard*> shards_;
+  tcp::acceptor acceptor_;
+  boost::asio::steady_timer retry_timer_;
+  size_t next_shard_ = 0;
+  int port_ = 0;
+};
+
+}  // namespace stockfeed::ws_gateway

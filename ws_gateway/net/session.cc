@@ -1,0 +1,298 @@
+#include "session.h"
+
+#include <variant>
+
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include "core/messages.h"
+#include "shard.h"
+#include "spdlog/spdlog.h"
+#include "stockfeed/common/logging.h"
+
+namespace stockfeed::ws_gateway {
+namespace {
+
+namespace websocket = boost::beast::websocket;
+
+// asio gathers at most 64 buffers per writev: stay within one syscall.
+constexpr size_t kMaxChunksPerWrite = 64;
+// Replies a client may leave unread before it counts as flooding us.
+constexpr size_t kMaxQueuedChunks = 1024;
+
+std::chrono::steady_clock::duration ToChrono(absl::Duration d) {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(absl::ToChronoNanoseconds(d));
+}
+
+bool Expected(const error_code& ec) {
+  return ec == websocket::error::closed || ec == boost::asio::error::operation_aborted ||
+         ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset ||
+         ec == boost::asio::error::broken_pipe || ec == boost::beast::error::timeout;
+}
+
+}  // namespace
+
+Session::Session(Shard& shard, tcp::socket socket, ConnectParams params, std::string peer)
+    : shard_(shard),
+      ws_(std::move(socket)),
+      peer_(std::move(peer)),
+      params_(std::move(params)),
+      subscription_(params_.symbols, params_.sources) {}
+
+Session::~Session() {
+  if (!registered_) return;
+  shard_.Remove(this);
+  const uint64_t active = --shard_.counters().active_connections;
+  spdlog::info("client disconnected: peer={} active={}", peer_, active);
+}
+
+void Session::Start(boost::beast::http::request<boost::beast::http::string_body> request) {
+  const GatewayConfig& config = shard_.config();
+  ws_.next_layer().Bind(weak_from_this(), [this] { Pump(); });
+  websocket::stream_base::timeout timeouts;
+  timeouts.handshake_timeout = ToChrono(config.handshake_timeout);
+  timeouts.idle_timeout = ToChrono(config.idle_timeout);
+  timeouts.keep_alive_pings = true;  // ping at half the idle timeout
+  ws_.set_option(timeouts);
+  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& response) {
+    response.set(boost::beast::http::field::server, "stockfeed-ws-gateway");
+  }));
+  ws_.read_message_max(config.max_message_bytes);
+  ws_.async_accept(request, [self = shared_from_this()](const error_code& ec) { self->OnAccept(ec); });
+}
+
+void Session::OnAccept(const error_code& ec) {
+  if (ec) {
+    spdlog::warn("websocket handshake failed: peer={} error={}", peer_, ec.message());
+    return;
+  }
+  open_ = true;
+  registered_ = true;
+  shard_.Add(this);
+  ++shard_.counters().total_connections;
+  const uint64_t active = ++shard_.counters().active_connections;
+  spdlog::info("client connected: peer={} protocol={} active={}", peer_,
+               params_.rich ? "v1" : "workshop", active);
+  SendInitial();
+  Read();
+  Pump();
+}
+
+void Session::SendInitial() {
+  const FeedLog& log = shard_.log();
+  Send(EncodeWelcome(log.epoch(), log.last_seq(), params_.rich));
+  const auto wanted = [this](const Frame& frame) {
+    return subscription_.Matches(frame.symbol(), frame.source());
+  };
+  cursor_ = log.head();
+  if (!params_.rich) {
+    // The workshop's dashboard expects plain price messages right away.
+    SendPrices(log.Latest(0, cursor_, wanted));
+    return;
+  }
+  Send(std::string(shard_.status_frame()->payload()));
+  if (params_.after_seq) {
+    if (std::optional<uint64_t> resume = log.ResumeCursor(params_.epoch, *params_.after_seq)) {
+      cursor_ = *resume;
+      Send(EncodeResumed(*params_.after_seq + 1));
+      return;
+    }
+    Send(EncodeResync(params_.epoch != log.epoch()
+                          ? "the feed restarted (new epoch)"
+                          : "the requested updates are no longer held"));
+  }
+  SendPrices(log.Latest(0, cursor_, wanted));
+}
+
+void Session::SendPrices(const std::vector<FramePtr>& prices) {
+  if (prices.empty()) return;
+  if (!params_.rich) {
+    for (const FramePtr& frame : prices) ws_.next_layer().Queue(frame, frame->wire());
+    shard_.CountSent(prices.size());
+    ws_.next_layer().Flush();
+    return;
+  }
+  std::vector<absl::string_view> payloads;
+  payloads.reserve(prices.size());
+  for (const FramePtr& frame : prices) payloads.push_back(frame->payload());
+  const FeedLog& log = shard_.log();
+  Send(EncodeSnapshot(log.epoch(), log.last_seq(), payloads));
+}
+
+void Session::Send(std::string message) {
+  if (!open_ || closing_) return;
+  FrameSocket& socket = ws_.next_layer();
+  if (socket.queued_chunks() > kMaxQueuedChunks) {
+    Abort("too many unread replies");
+    return;
+  }
+  FramePtr frame = Frame::Message(message);
+  socket.Queue(frame, frame->wire());
+  shard_.CountSent(1);
+  socket.Flush();
+}
+
+void Session::SendStatus(const FramePtr& status) {
+  if (!params_.rich || !open_ || closing_) return;
+  ws_.next_layer().Queue(status, status->wire());
+  shard_.CountSent(1);
+  ws_.next_layer().Flush();
+}
+
+void Session::Pump() {
+  FrameSocket& socket = ws_.next_layer();
+  if (!open_ || closing_ || socket.writing()) return;
+  if (socket.error()) {
+    Abort(socket.error().message());
+    return;
+  }
+  const FeedLog& log = shard_.log();
+  if (log.head() - cursor_ > shard_.config().max_backlog || cursor_ + 1 < log.tail()) Conflate();
+  QueueBacklog();
+  socket.Flush();
+}
+
+size_t Session::QueueBacklog() {
+  const FeedLog& log = shard_.log();
+  FrameSocket& socket = ws_.next_layer();
+  const size_t room = kMaxChunksPerWrite > socket.queued_chunks()
+                          ? kMaxChunksPerWrite - socket.queued_chunks()
+                          : 1;
+  // Batch mode spends two chunks on the array's brackets and header.
+  const size_t max_frames = params_.batch ? std::max<size_t>(room, 3) - 2 : room;
+
+  // The socket holds a reference to each frame until written: the log may
+  // overwrite its slot meanwhile. Frames are per shard, so the reference
+  // count is never contended across threads.
+  batch_.clear();
+  while (cursor_ < log.head() && batch_.size() < max_frames) {
+    const FramePtr& frame = log.at(++cursor_);
+    if (subscription_.Matches(frame->symbol(), frame->source())) batch_.push_back(frame);
+  }
+  if (batch_.empty()) return 0;
+
+  if (!params_.batch || batch_.size() == 1) {
+    for (FramePtr& frame : batch_) socket.Queue(frame, frame->wire());
+  } else {
+    // One text frame holding a JSON array spliced from the shared payloads.
+    size_t payload_size = 1;  // '['
+    // The last comma becomes the closing bracket, so the sizes add up.
+    for (const FramePtr& frame : batch_) payload_size += frame->payload_and_comma().size();
+    char header[11];
+    const size_t header_size = EncodeTextFrameHeader(payload_size, header);
+    header[header_size] = '[';
+    socket.QueueCopy(absl::string_view(header, header_size + 1));
+    for (size_t i = 0; i + 1 < batch_.size(); ++i) socket.Queue(batch_[i], batch_[i]->payload_and_comma());
+    socket.Queue(batch_.back(), batch_.back()->payload());
+    static constexpr char kClose[] = "]";
+    socket.Queue(nullptr, absl::string_view(kClose, 1));
+  }
+  shard_.CountSent(batch_.size());
+  return batch_.size();
+}
+
+void Session::Conflate() {
+  const FeedLog& log = shard_.log();
+  const uint64_t skipped = log.head() - cursor_;
+  std::vector<FramePtr> latest = log.Latest(cursor_, log.head(), [this](const Frame& frame) {
+    return subscription_.Matches(frame.symbol(), frame.source());
+  });
+  cursor_ = log.head();
+  ++shard_.counters().conflations;
+  spdlog::debug("conflating slow client: peer={} skipped={} sent={}", peer_, skipped, latest.size());
+  if (params_.rich) Send(EncodeConflated(skipped));
+  FrameSocket& socket = ws_.next_layer();
+  for (const FramePtr& frame : latest) socket.Queue(frame, frame->wire());
+  shard_.CountSent(latest.size());
+}
+
+void Session::Read() {
+  ws_.async_read(read_buffer_, [self = shared_from_this()](const error_code& ec, std::size_t bytes) {
+    self->OnRead(ec, bytes);
+  });
+}
+
+void Session::OnRead(const error_code& ec, std::size_t bytes) {
+  if (ec) {
+    if (!Expected(ec)) spdlog::info("client read failed: peer={} error={}", peer_, ec.message());
+    open_ = false;
+    return;  // the last reference goes with this handler
+  }
+  if (!ws_.got_text()) {
+    read_buffer_.consume(bytes);
+    Close(websocket::close_code::bad_payload, "binary frames are not supported; send JSON text");
+    return;
+  }
+  const auto data = read_buffer_.cdata();
+  HandleText(absl::string_view(static_cast<const char*>(data.data()), data.size()));
+  read_buffer_.consume(bytes);
+  Read();
+}
+
+void Session::HandleText(absl::string_view text) {
+  const GatewayConfig& config = shard_.config();
+  std::variant<ControlRequest, ControlError> parsed =
+      ParseControlMessage(text, config.max_symbols_per_connection);
+  if (auto* error = std::get_if<ControlError>(&parsed)) {
+    Send(EncodeError(error->code, error->message));
+    return;
+  }
+  ControlRequest& request = std::get<ControlRequest>(parsed);
+  switch (request.type) {
+    case ControlRequest::Type::kPing:
+      Send(EncodePong(request.id));
+      return;
+    case ControlRequest::Type::kStats:
+      Send(EncodeStats(shard_.Stats()));
+      return;
+    case ControlRequest::Type::kStatsText:
+      Send(EncodeStatsText(shard_.Stats()));
+      return;
+    case ControlRequest::Type::kSubscribe:
+    case ControlRequest::Type::kUnsubscribe:
+      break;
+  }
+  // A client that manages subscriptions speaks the rich protocol.
+  params_.rich = true;
+  const Subscription before = subscription_;
+  std::optional<ControlError> error =
+      request.type == ControlRequest::Type::kSubscribe
+          ? subscription_.Add(request.symbols, request.sources, config.max_symbols_per_connection)
+          : subscription_.Remove(request.symbols, request.sources);
+  if (error) {
+    Send(EncodeError(error->code, error->message));
+    return;
+  }
+  const FeedLog& log = shard_.log();
+  Send(EncodeSubscribed(subscription_.SymbolList(), subscription_.SourceList(), log.last_seq()));
+  // Latest values of what was just added; newer ones follow from the log.
+  SendPrices(log.Latest(0, cursor_, [&](const Frame& frame) {
+    return subscription_.Matches(frame.symbol(), frame.source()) &&
+           !before.Matches(frame.symbol(), frame.source());
+  }));
+}
+
+void Session::Close(websocket::close_code code, std::string reason) {
+  if (!open_ || closing_) return;
+  closing_ = true;
+  ws_.async_close(websocket::close_reason(code, reason),
+                  [self = shared_from_this()](const error_code&) {});
+}
+
+void Session::CheckStalled(std::chrono::steady_clock::time_point now) {
+  const FrameSocket& socket = ws_.next_layer();
+  if (!socket.writing() || now - socket.write_started() < ToChrono(shard_.config().write_stall_timeout)) {
+    return;
+  }
+  ++shard_.counters().slow_disconnects;
+  Abort("client stopped reading (write stalled past --write_stall_timeout)");
+}
+
+void Session::Abort(absl::string_view why) {
+  if (!open_) return;
+  spdlog::warn("dropping client: peer={} reason={}", peer_, why);
+  open_ = false;
+  error_code ignored;
+  ws_.next_layer().next_layer().close(ignored);
+}
+
+}  // namespace stockfeed::ws_gateway

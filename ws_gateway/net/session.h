@@ -1,0 +1,69 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+#include "core/control_message.h"
+#include "core/subscription.h"
+#include "frame_socket.h"
+
+namespace stockfeed::ws_gateway {
+
+class Shard;
+
+// One WebSocket client. Lives on its shard's thread. Its only position in the
+// feed is `cursor_` (an index into the shard's FeedLog); whenever its socket
+// is idle it takes everything after the cursor that matches its
+// subscription and writes it in one go.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(Shard& shard, tcp::socket socket, ConnectParams params, std::string peer);
+  ~Session();
+
+  // Completes the WebSocket handshake for an upgrade request already read.
+  void Start(boost::beast::http::request<boost::beast::http::string_body> request);
+  // New frames in the log, or the socket went idle: write what is due.
+  void Pump();
+  // Status message for clients that asked for them.
+  void SendStatus(const FramePtr& status);
+  // Close handshake with `code` and a reason.
+  void Close(boost::beast::websocket::close_code code, std::string reason);
+  // Disconnects a client that stopped reading past the hard bound.
+  void CheckStalled(std::chrono::steady_clock::time_point now);
+
+ private:
+  void OnAccept(const error_code& ec);
+  void SendInitial();
+  void Read();
+  void OnRead(const error_code& ec, std::size_t bytes);
+  void HandleText(absl::string_view text);
+  void Send(std::string message);
+  void SendPrices(const std::vector<FramePtr>& prices);
+  void Conflate();
+  size_t QueueBacklog();
+  void Abort(absl::string_view why);
+
+  friend class Shard;
+
+  Shard& shard_;
+  size_t shard_slot_ = 0;  // position in the shard's session list
+  boost::beast::websocket::stream<FrameSocket> ws_;
+  boost::beast::flat_buffer read_buffer_;
+  const std::string peer_;
+  ConnectParams params_;
+  Subscription subscription_;
+  uint64_t cursor_ = 0;
+  bool open_ = false;
+  bool closing_ = false;
+  bool registered_ = false;
+  std::vector<FramePtr> batch_;  // reused for every write: no allocation per write
+};
+
+}  // namespace stockfeed::ws_gateway

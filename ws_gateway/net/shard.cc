@@ -1,0 +1,107 @@
+#include "shard.h"
+
+#include <boost/asio/post.hpp>
+
+#include "session.h"
+
+namespace stockfeed::ws_gateway {
+
+Shard::Shard(int index, const GatewayConfig& config, GatewayCounters& counters, StatsFunction stats)
+    : index_(index),
+      config_(config),
+      counters_(counters),
+      stats_(std::move(stats)),
+      log_(config.log_capacity),
+      status_frame_(Frame::Message(EncodeStatus(UpstreamState::kConnecting, "connecting to the price service"))) {}
+
+Shard::~Shard() { Stop(); }
+
+void Shard::Start() {
+  ScheduleSweep();
+  thread_ = std::thread([this] { io_.run(); });
+}
+
+void Shard::Stop() {
+  io_.stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Shard::Deliver(FeedEvent event) {
+  bool was_empty = false;
+  {
+    std::lock_guard lock(inbox_mu_);
+    was_empty = inbox_.empty();
+    inbox_.push_back(std::move(event));
+  }
+  // One wake-up per burst: under load the shard finds many events at once and
+  // its sessions write them together.
+  if (was_empty) boost::asio::post(io_, [this] { DrainInbox(); });
+}
+
+void Shard::DrainInbox() {
+  {
+    std::lock_guard lock(inbox_mu_);
+    draining_events_.swap(inbox_);
+  }
+  bool prices = false;
+  for (FeedEvent& event : draining_events_) {
+    switch (event.kind) {
+      case FeedEvent::Kind::kPrice:
+        log_.Append(std::move(event.frame));
+        prices = true;
+        break;
+      case FeedEvent::Kind::kEpoch:
+        log_.StartEpoch(std::move(event.epoch));
+        break;
+      case FeedEvent::Kind::kGap:
+        log_.MarkGap();
+        break;
+      case FeedEvent::Kind::kStatus:
+        upstream_state_ = event.state;
+        status_frame_ = event.frame;
+        for (Session* session : sessions_) session->SendStatus(status_frame_);
+        break;
+    }
+  }
+  draining_events_.clear();
+  if (prices) {
+    for (Session* session : sessions_) session->Pump();
+  }
+}
+
+void Shard::Add(Session* session) {
+  session->shard_slot_ = sessions_.size();
+  sessions_.push_back(session);
+  session_count_.store(sessions_.size(), std::memory_order_relaxed);
+}
+
+void Shard::Remove(Session* session) {
+  // Swap-remove: O(1) even when thousands of clients leave at once.
+  Session* last = sessions_.back();
+  sessions_[session->shard_slot_] = last;
+  last->shard_slot_ = session->shard_slot_;
+  sessions_.pop_back();
+  session_count_.store(sessions_.size(), std::memory_order_relaxed);
+}
+
+void Shard::CloseAll(std::string reason) {
+  boost::asio::post(io_, [this, reason = std::move(reason)] {
+    draining_ = true;
+    // Close may run handlers that remove sessions: iterate over a copy.
+    const std::vector<Session*> sessions = sessions_;
+    for (Session* session : sessions) session->Close(boost::beast::websocket::close_code::going_away, reason);
+  });
+}
+
+void Shard::ScheduleSweep() {
+  sweep_timer_.expires_after(std::chrono::seconds(1));
+  sweep_timer_.async_wait([this](const error_code& ec) {
+    if (ec) return;
+    const auto now = std::chrono::steady_clock::now();
+    const std::vector<Session*> sessions = sessions_;
+    for (Session* session : sessions) session->CheckStalled(now);
+    ScheduleSweep();
+  });
+}
+
+}  // namespace stockfeed::ws_gateway

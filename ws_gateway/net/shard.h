@@ -1,0 +1,108 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "core/feed_log.h"
+#include "core/gateway_config.h"
+#include "core/messages.h"
+
+namespace stockfeed::ws_gateway {
+
+class Session;
+
+// Something that happened upstream, delivered to every shard in order.
+struct FeedEvent {
+  enum class Kind { kPrice, kEpoch, kGap, kStatus };
+  static FeedEvent Price(FramePtr frame) { return {Kind::kPrice, std::move(frame), {}, {}}; }
+  static FeedEvent Epoch(std::string epoch) { return {Kind::kEpoch, nullptr, std::move(epoch), {}}; }
+  static FeedEvent Gap() { return {Kind::kGap, nullptr, {}, {}}; }
+  static FeedEvent Status(UpstreamState state, FramePtr message) {
+    return {Kind::kStatus, std::move(message), {}, state};
+  }
+
+  Kind kind = Kind::kPrice;
+  FramePtr frame;     // kPrice: the price; kStatus: the status message
+  std::string epoch;  // kEpoch
+  UpstreamState state = UpstreamState::kConnecting;  // kStatus
+};
+
+// Gateway-wide numbers that every shard updates.
+struct GatewayCounters {
+  std::atomic<uint64_t> active_connections{0};
+  std::atomic<uint64_t> total_connections{0};
+  std::atomic<uint64_t> conflations{0};
+  std::atomic<uint64_t> slow_disconnects{0};
+};
+
+// One io thread with its own io_context, its sessions and its own copy of the
+// feed log. Sessions never leave their shard, so the hot path (fan-out to a
+// shard's sessions) needs no locks and no strands; the only lock guards the
+// inbox the upstream thread fills.
+class Shard {
+ public:
+  using StatsFunction = std::function<GatewayStats()>;
+
+  Shard(int index, const GatewayConfig& config, GatewayCounters& counters, StatsFunction stats);
+  ~Shard();
+
+  // Thread-safe.
+  void Deliver(FeedEvent event);
+  void Start();
+  // Sends close 1001 to every session; thread-safe.
+  void CloseAll(std::string reason);
+  void Stop();
+  uint64_t messages_sent() const { return messages_sent_.load(std::memory_order_relaxed); }
+  uint64_t session_count() const { return session_count_.load(std::memory_order_relaxed); }
+
+  // On the shard's thread only.
+  boost::asio::io_context& io() { return io_; }
+  const GatewayConfig& config() const { return config_; }
+  GatewayCounters& counters() { return counters_; }
+  const FeedLog& log() const { return log_; }
+  GatewayStats Stats() const { return stats_(); }
+  UpstreamState upstream_state() const { return upstream_state_; }
+  const FramePtr& status_frame() const { return status_frame_; }
+  bool draining() const { return draining_; }
+  void Add(Session* session);
+  void Remove(Session* session);
+  void CountSent(uint64_t messages) {
+    messages_sent_.store(messages_sent_.load(std::memory_order_relaxed) + messages,
+                         std::memory_order_relaxed);
+  }
+  int index() const { return index_; }
+
+ private:
+  void DrainInbox();
+  void ScheduleSweep();
+
+  const int index_;
+  const GatewayConfig& config_;
+  GatewayCounters& counters_;
+  StatsFunction stats_;
+  boost::asio::io_context io_{1};
+  boost::asio::steady_timer sweep_timer_{io_};
+  std::thread thread_;
+
+  std::mutex inbox_mu_;
+  std::vector<FeedEvent> inbox_;  // guarded by inbox_mu_
+  std::vector<FeedEvent> draining_events_;
+
+  FeedLog log_;
+  std::vector<Session*> sessions_;
+  UpstreamState upstream_state_ = UpstreamState::kConnecting;
+  FramePtr status_frame_;
+  bool draining_ = false;
+  std::atomic<uint64_t> messages_sent_{0};
+  std::atomic<uint64_t> session_count_{0};
+};
+
+}  // namespace stockfeed::ws_gateway
