@@ -1,0 +1,214 @@
+// Pure dashboard logic (web/js/{protocol,backoff,model,feed}.js), in node without a browser.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Backoff } from '../../../web/js/backoff.js';
+import { FeedConnection } from '../../../web/js/feed.js';
+import { FeedModel, displayState } from '../../../web/js/model.js';
+import { buildFeedUrl, normalizePrice, parseFrame } from '../../../web/js/protocol.js';
+
+const loc = { protocol: 'http:', host: 'example.test:8080' };
+const price = (symbol, source, value, seq, extra = {}) =>
+  normalizePrice({ type: 'price', symbol, source, price: value, seq, event_time_us: 1_000_000, timestamp: 1, ...extra });
+
+describe('protocol', () => {
+  test('URL carries protocol, batch, subscription and resume position', () => {
+    assert.equal(buildFeedUrl(loc), 'ws://example.test:8080/ws?protocol=v1&batch=1');
+    const u = new URL(buildFeedUrl({ protocol: 'https:', host: 'h' }, { symbols: ['A', 'B&C'], afterSeq: 7, epoch: 'e1' }));
+    assert.equal(u.protocol, 'wss:');
+    assert.equal(u.searchParams.get('symbols'), 'A,B&C');
+    assert.equal(u.searchParams.get('after_seq'), '7');
+    assert.equal(u.searchParams.get('epoch'), 'e1');
+    assert.equal(new URL(buildFeedUrl(loc, { afterSeq: 7 })).searchParams.has('after_seq'), false);
+  });
+
+  test('frames: single objects, batches, workshop prices; garbage is dropped', () => {
+    assert.deepEqual(parseFrame('{"type":"pong"}'), [{ type: 'pong' }]);
+    assert.equal(parseFrame('[{"type":"price","symbol":"A","price":1},{"type":"price","symbol":"B","price":2}]').length, 2);
+    assert.equal(parseFrame('{"symbol":"A","price":1,"source":"s"}')[0].type, 'price');
+    assert.deepEqual(parseFrame('not json'), []);
+    assert.deepEqual(parseFrame('[1,null,"x",[]]'), []);
+  });
+
+  test('prices are validated; optional fields may be missing', () => {
+    assert.equal(normalizePrice({ symbol: '', price: 1 }), null);
+    assert.equal(normalizePrice({ symbol: 'A', price: 'NaN' }), null);
+    const p = normalizePrice({ symbol: '<script>', price: '2.5' });
+    assert.deepEqual([p.symbol, p.source, p.price, p.seq], ['<script>', 'unknown', 2.5, 0]);
+  });
+});
+
+describe('backoff', () => {
+  test('doubles from 0.5 s to a 15 s cap with jitter in the upper half', () => {
+    const lo = new Backoff({ random: () => 0 });
+    assert.deepEqual(Array.from({ length: 8 }, () => lo.next()), [250, 500, 1000, 2000, 4000, 7500, 7500, 7500]);
+    const hi = new Backoff({ random: () => 1 });
+    assert.deepEqual(Array.from({ length: 7 }, () => hi.next()), [500, 1000, 2000, 4000, 8000, 15000, 15000]);
+    hi.reset();
+    assert.equal(hi.next(), 500);
+  });
+});
+
+describe('model', () => {
+  test('tracks tick and session changes; drops duplicates by seq', () => {
+    const m = new FeedModel();
+    m.applyPrice(price('A', 'f', 100, 1), 2_000_000);
+    m.applyPrice(price('A', 'f', 101, 2), 2_000_000);
+    assert.equal(m.applyPrice(price('A', 'f', 50, 2, { snapshot: true }), 2_000_000), false, 'snapshot duplicate');
+    assert.equal(m.applyPrice(price('A', 'f', 50, 1, { history: true }), 2_000_000), false, 'replayed duplicate');
+    m.applyPrice(price('A', 'f', 99.99, 3), 2_000_000);
+    const q = m.symbols.get('A').get('f');
+    assert.equal(q.prevPrice, 101);
+    assert.ok(Math.abs(q.tickChange + 1.01) < 1e-9);
+    assert.ok(Math.abs(q.sessionChange + 0.01) < 1e-9);
+    assert.equal(m.lastSeq, 3);
+    const c = m.takeChanges();
+    assert.deepEqual(c.newSymbols, ['A']);
+    assert.equal(c.changed.size, 1);
+    assert.equal(m.takeChanges().changed.size, 0);
+  });
+
+  test('a new epoch resets positions so restarted sequences apply', () => {
+    const m = new FeedModel();
+    m.setEpoch('e1');
+    m.applyPrice(price('A', 'f', 1, 500), 0);
+    m.setEpoch('e2');
+    assert.equal(m.lastSeq, 0);
+    assert.equal(m.applyPrice(price('A', 'f', 2, 3), 0), true);
+    assert.deepEqual(m.connectParams(), { symbols: null, afterSeq: 3, epoch: 'e2' });
+    // A silent restart (no epoch seen yet): live prices still apply.
+    assert.equal(m.applyPrice(price('A', 'f', 3, 1), 0), true);
+  });
+
+  test('stats: rate and latency over the last second; snapshots and history excluded', () => {
+    const m = new FeedModel();
+    for (let i = 0; i < 10; i++) m.applyPrice(price('A', 'f', 1, i + 1, { event_time_us: 1_000_000 + i * 1000 }), 1_020_000 + i * 1000);
+    m.applyPrice(price('A', 'f', 1, 20, { snapshot: true, event_time_us: 1 }), 1_030_000);
+    m.applyPrice(price('A', 'f', 1, 21, { history: true, event_time_us: 1 }), 1_030_000);
+    const s = m.stats(1_100_000);
+    assert.equal(s.rate, 11);
+    assert.equal(s.latencyP50Us, 20_000);
+    assert.equal(s.latencyMaxUs, 20_000);
+    assert.equal(m.stats(3_000_000).rate, 0);
+  });
+
+  test('watching: leaving "all" subscribes the rest explicitly; unwatched prices are ignored', () => {
+    const m = new FeedModel();
+    for (const s of ['A', 'B', 'C']) m.applyPrice(price(s, 'f', 1, 0), 0);
+    assert.deepEqual(m.setSymbolWatched('B', false), { type: 'subscribe', symbols: ['A', 'C'], sources: [] });
+    assert.deepEqual(m.setSymbolWatched('C', false), { type: 'unsubscribe', symbols: ['C'] });
+    assert.equal(m.setSymbolWatched('C', false), null);
+    assert.equal(m.applyPrice(price('B', 'f', 2, 0), 0), false);
+    assert.deepEqual(m.connectParams().symbols, ['A']);
+    assert.deepEqual(m.setSymbolWatched('B', true), { type: 'subscribe', symbols: ['B'], sources: [] });
+    assert.deepEqual(m.watchAll(), { type: 'subscribe', symbols: ['C'], sources: [] });
+    assert.equal(m.connectParams().symbols, null);
+    assert.deepEqual(m.watchNone(), null);
+  });
+
+  test('display state', () => {
+    assert.equal(displayState('open', 'connected'), 'live');
+    assert.equal(displayState('open', 'unknown'), 'live');
+    assert.equal(displayState('open', 'down'), 'down');
+    assert.equal(displayState('reconnecting', 'connected'), 'reconnecting');
+    assert.equal(displayState('connecting', 'unknown'), 'connecting');
+  });
+});
+
+describe('feed connection', () => {
+  class FakeSocket {
+    static all = [];
+    constructor(url) {
+      this.url = url;
+      this.readyState = 0;
+      this.sent = [];
+      FakeSocket.all.push(this);
+    }
+    send(s) { this.sent.push(JSON.parse(s)); }
+    close() { this.readyState = 3; }
+    open() { this.readyState = 1; this.onopen(); }
+    message(o) { this.onmessage({ data: JSON.stringify(o) }); }
+    drop() { this.readyState = 3; this.onclose(); }
+  }
+  function fakeTimers() {
+    const t = { now: 0, queue: [], id: 0 };
+    t.setTimeout = (fn, ms) => { t.queue.push({ id: ++t.id, at: t.now + ms, fn }); return t.id; };
+    t.setInterval = (fn, ms) => { const e = { id: ++t.id, at: t.now + ms, fn, every: ms }; t.queue.push(e); return e.id; };
+    t.clearTimeout = t.clearInterval = (id) => { t.queue = t.queue.filter((e) => e.id !== id); };
+    t.advance = (ms) => {
+      const end = t.now + ms;
+      for (;;) {
+        t.queue.sort((a, b) => a.at - b.at);
+        const e = t.queue[0];
+        if (!e || e.at > end) break;
+        t.now = e.at;
+        if (e.every) e.at += e.every; else t.queue.shift();
+        e.fn();
+      }
+      t.now = end;
+    };
+    return t;
+  }
+
+  test('reconnects with backoff, resumes via urlFor, polls stats, resets after a healthy link', () => {
+    FakeSocket.all = [];
+    const timers = fakeTimers();
+    const states = [];
+    const got = [];
+    let n = 0;
+    const feed = new FeedConnection({
+      urlFor: () => `ws://x/ws?n=${++n}`,
+      onMessages: (m) => got.push(...m),
+      onState: (s, info) => states.push([s, info.retryAt]),
+      WebSocketImpl: FakeSocket,
+      backoff: new Backoff({ random: () => 1 }),
+      timers,
+      now: () => timers.now,
+    });
+    feed.start();
+    const s1 = FakeSocket.all[0];
+    s1.open();
+    assert.deepEqual(s1.sent, [{ type: 'stats' }]);
+    s1.message([{ type: 'price', symbol: 'A', price: 1 }, { type: 'stats', active_connections: 1 }]);
+    assert.equal(got.length, 2);
+    timers.advance(2000);
+    assert.deepEqual(s1.sent.at(-1), { type: 'stats' });
+
+    s1.drop();
+    assert.deepEqual(states.at(-1), ['reconnecting', timers.now + 500]);
+    timers.advance(500);
+    assert.equal(FakeSocket.all.length, 2);
+    FakeSocket.all[1].drop(); // refused
+    assert.deepEqual(states.at(-1), ['reconnecting', timers.now + 1000]);
+    feed.reconnectNow();
+    const s3 = FakeSocket.all[2];
+    assert.equal(s3.url, 'ws://x/ws?n=3');
+    s3.open();
+    s3.message({ type: 'connected' });
+    assert.equal(feed.state, 'open');
+    s3.drop();
+    assert.deepEqual(states.at(-1), ['reconnecting', timers.now + 500], 'backoff reset after a healthy link');
+  });
+
+  test('a silent connection is dropped and retried', () => {
+    FakeSocket.all = [];
+    const timers = fakeTimers();
+    const feed = new FeedConnection({
+      urlFor: () => 'ws://x/ws', onMessages: () => {}, onState: () => {},
+      WebSocketImpl: FakeSocket, backoff: new Backoff({ random: () => 1 }), timers, now: () => timers.now,
+      idleTimeoutMs: 5000,
+    });
+    const warn = console.warn;
+    console.warn = () => {};
+    try {
+      feed.start();
+      FakeSocket.all[0].open();
+      timers.advance(6000);
+      assert.equal(feed.state, 'reconnecting');
+      assert.ok(FakeSocket.all[0].sent.some((m) => m.type === 'ping'));
+      timers.advance(500);
+      assert.equal(FakeSocket.all.length, 2);
+    } finally {
+      console.warn = warn;
+    }
+  });
+});
