@@ -26,6 +26,9 @@ ABSL_FLAG(std::string, database_url, "",
           "postgres: connection string (default: $DATABASE_URL, else "
           "postgresql://user:password@localhost/stockdb)");
 ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(1), "postgres: safety poll interval");
+ABSL_FLAG(uint64_t, postgres_batch, 5000, "postgres: rows sequenced and read per statement");
+ABSL_FLAG(bool, migrate_only, false,
+          "apply the database migrations to --database_url and exit (0 on success)");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error or off");
 
 int main(int argc, char** argv) {
@@ -64,6 +67,8 @@ int main(int argc, char** argv) {
     config.database_url = env != nullptr ? env : "postgresql://user:password@localhost/stockdb";
   }
   config.poll_interval = absl::GetFlag(FLAGS_poll_interval);
+  config.postgres_batch = absl::GetFlag(FLAGS_postgres_batch);
+  config.migrate_only = absl::GetFlag(FLAGS_migrate_only);
 
   if (absl::Status s = sf::RunPriceService(config); !s.ok()) {
     std::cerr << "price_service: " << s.message() << "\n";

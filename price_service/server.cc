@@ -1,7 +1,6 @@
 #include "server.h"
 
-#include <signal.h>
-
+#include <functional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -12,29 +11,62 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
+#include "pqxx/pqxx"
+#include "sources/postgres_connection.h"
+#include "sources/postgres_migrations.h"
+#include "sources/postgres_source.h"
 #include "sources/simulator_source.h"
 #include "spdlog/spdlog.h"
 #include "stockfeed/common/logging.h"
+#include "stockfeed/common/stop_signals.h"
 
 namespace stockfeed::price_service {
 namespace {
 
 constexpr char kServiceName[] = "stockfeed.v1.PriceFeed";
 
-absl::StatusOr<std::unique_ptr<PriceSource>> MakeSource(const ServiceConfig& config, PriceHub& hub) {
+// `on_health` reports whether the source can currently deliver (the
+// simulator always can).
+absl::StatusOr<std::unique_ptr<PriceSource>> MakeSource(const ServiceConfig& config, PriceHub& hub,
+                                                        std::function<void(bool)> on_health) {
   switch (config.source) {
     case SourceKind::kSimulator:
       return std::make_unique<SimulatorSource>(hub, config.simulator, config.rate);
     case SourceKind::kPostgres:
-      break;
+      return std::make_unique<PostgresSource>(
+          hub,
+          PostgresSourceOptions{.database_url = config.database_url,
+                                .poll_interval = config.poll_interval,
+                                .replay_capacity = config.replay_capacity,
+                                .batch = config.postgres_batch},
+          std::move(on_health));
   }
-  return absl::UnavailableError(
-      "--source=postgres is not part of this build yet; use --source=simulator");
+  return absl::InternalError("unknown source kind");
+}
+
+// --migrate_only: one attempt, no retries, so scripts see a clear exit status.
+absl::Status MigrateOnly(const ServiceConfig& config) {
+  const std::string target = DescribeDatabase(config.database_url);
+  try {
+    std::unique_ptr<pqxx::connection> conn = Connect(config.database_url, "stockfeed migrate");
+    absl::StatusOr<int> applied = ApplyMigrations(*conn);
+    if (!applied.ok()) return applied.status();
+    spdlog::info("database {} schema is up to date ({} migrations applied now, {} known)", target,
+                 *applied, EmbeddedMigrations().size());
+    return absl::OkStatus();
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat("cannot migrate database ", target, ": ", e.what()));
+  }
 }
 
 void LogConfig(const ServiceConfig& config) {
   spdlog::info("price_service starting: listen={} source={} replay_capacity={}",
                config.listen.ToString(), SourceKindName(config.source), config.replay_capacity);
+  if (config.source == SourceKind::kPostgres) {
+    spdlog::info("postgres: database={} poll_interval={} batch={}",
+                 DescribeDatabase(config.database_url), absl::FormatDuration(config.poll_interval),
+                 config.postgres_batch);
+  }
   if (config.source == SourceKind::kSimulator) {
     spdlog::info("simulator: rate={}/s symbols={} sources={} volatility={} seed={}", config.rate,
                  absl::StrJoin(config.simulator.symbols, ","),
@@ -60,7 +92,14 @@ struct PriceServer::Parts {
 absl::StatusOr<std::unique_ptr<PriceServer>> PriceServer::Start(const ServiceConfig& config) {
   if (absl::Status status = Validate(config); !status.ok()) return status;
   auto parts = std::make_unique<Parts>(config);
-  absl::StatusOr<std::unique_ptr<PriceSource>> source = MakeSource(config, parts->hub);
+  Parts* raw_parts = parts.get();
+  // Called from the source's thread, only between source->Start() and
+  // source->Stop(), while the server exists.
+  auto on_health = [raw_parts](bool serving) {
+    raw_parts->server->GetHealthCheckService()->SetServingStatus(kServiceName, serving);
+    raw_parts->server->GetHealthCheckService()->SetServingStatus(serving);
+  };
+  absl::StatusOr<std::unique_ptr<PriceSource>> source = MakeSource(config, parts->hub, on_health);
   if (!source.ok()) return source.status();
   parts->source = *std::move(source);
 
@@ -82,7 +121,10 @@ absl::StatusOr<std::unique_ptr<PriceServer>> PriceServer::Start(const ServiceCon
         absl::StrCat("cannot listen on ", config.listen.ToString(),
                      " (address in use or not local?)"));
   }
-  parts->server->GetHealthCheckService()->SetServingStatus(kServiceName, true);
+  // A PostgreSQL source reports serving once connected, through on_health.
+  const bool serving = config.source == SourceKind::kSimulator;
+  parts->server->GetHealthCheckService()->SetServingStatus(kServiceName, serving);
+  parts->server->GetHealthCheckService()->SetServingStatus(serving);
   parts->source->Start();
   spdlog::info("price_service listening on {}:{}", config.listen.host, parts->port);
   return std::unique_ptr<PriceServer>(new PriceServer(std::move(parts)));
@@ -107,20 +149,16 @@ void PriceServer::Shutdown() {
 }
 
 absl::Status RunPriceService(const ServiceConfig& config) {
-  // Block the stop signals before any thread starts so only sigwait sees them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
+  if (config.migrate_only) {
+    if (absl::Status s = Validate(config); !s.ok()) return s;
+    return MigrateOnly(config);
+  }
+  StopSignals stop_signals;  // before any thread starts
   LogConfig(config);
   absl::StatusOr<std::unique_ptr<PriceServer>> server = PriceServer::Start(config);
   if (!server.ok()) return server.status();
 
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
-  spdlog::info("received {}, shutting down", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+  spdlog::info("received {}, shutting down", stop_signals.Wait());
   (*server)->Shutdown();
   return absl::OkStatus();
 }

@@ -65,6 +65,18 @@ absl::Status Validate(const ServiceConfig& config) {
   if (config.poll_interval <= absl::ZeroDuration() || config.poll_interval > absl::Minutes(1)) {
     return absl::InvalidArgumentError("--poll_interval must be > 0 and at most 1m");
   }
+  if (config.source == SourceKind::kPostgres || config.migrate_only) {
+    // Whether libpq accepts it is checked at connect time, with its reason.
+    if (config.database_url.find_first_not_of(" \t\r\n") == std::string::npos) {
+      return absl::InvalidArgumentError(
+          "--database_url (or $DATABASE_URL) is empty; expected e.g. "
+          "postgresql://user:password@localhost/stockdb");
+    }
+    if (config.postgres_batch < 1 || config.postgres_batch > 100'000) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--postgres_batch=", config.postgres_batch, " must be between 1 and 100000"));
+    }
+  }
   return absl::OkStatus();
 }
 

@@ -33,7 +33,12 @@ struct ServiceConfig {
 
   // PostgreSQL source.
   std::string database_url;
+  // Safety poll: read even without a notification this often.
   absl::Duration poll_interval = absl::Seconds(1);
+  // Rows sequenced and read per statement.
+  size_t postgres_batch = 5000;
+  // Apply the database migrations and exit instead of serving.
+  bool migrate_only = false;
 
   absl::Duration shutdown_grace = absl::Seconds(2);
 };

@@ -51,6 +51,9 @@ class PriceFeedService::SubscribeReactor final : public grpc::ServerWriteReactor
     PriceHub::Subscription subscription = service_.hub_.Subscribe(request, filter_);
     batch_ = std::move(subscription.initial);
     position_ = subscription.position;
+    // Headers go out at once so the client knows the stream is up even
+    // before the first price.
+    StartSendInitialMetadata();
     // Listen before the first read so no publish between the two is missed.
     service_.hub_.AddListener(this);
     WriteNext();

@@ -1,0 +1,104 @@
+#include "feeder/price_writer.h"
+
+#include <random>
+#include <thread>
+
+#include <pqxx/pqxx>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "sources/postgres_connection.h"
+#include "sources/postgres_migrations.h"
+#include "spdlog/spdlog.h"
+#include "stockfeed/common/logging.h"
+
+namespace stockfeed::feeder {
+namespace {
+
+constexpr char kApplicationName[] = "stockfeed feeder";
+// Rows per INSERT statement; a whole call still commits at once.
+constexpr size_t kRowsPerStatement = 1000;
+
+double Uniform01() {
+  static std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+}  // namespace
+
+PriceWriter::PriceWriter(std::string database_url, const std::atomic<bool>* stop)
+    : database_url_(std::move(database_url)),
+      target_(price_service::DescribeDatabase(database_url_)),
+      stop_(stop),
+      backoff_({absl::Milliseconds(100), absl::Seconds(5)}, Uniform01) {}
+
+PriceWriter::~PriceWriter() = default;
+
+absl::Status PriceWriter::Open(bool migrate) {
+  try {
+    conn_ = price_service::Connect(database_url_, kApplicationName);
+    if (migrate) {
+      absl::StatusOr<int> applied = price_service::ApplyMigrations(*conn_);
+      if (!applied.ok()) return applied.status();
+    }
+    pqxx::nontransaction check(*conn_, "check");
+    if (check.exec1("SELECT to_regclass('stock_prices') IS NULL")[0].as<bool>()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "database ", target_, " has no table stock_prices: run price_service --migrate_only "
+          "or the feeder without --migrate=false"));
+    }
+    return absl::OkStatus();
+  } catch (const std::exception& e) {
+    conn_.reset();
+    return absl::UnavailableError(absl::StrCat("cannot connect to PostgreSQL ", target_, ": ", e.what()));
+  }
+}
+
+std::string PriceWriter::BuildInsert(const std::vector<PriceRow>& rows, size_t begin,
+                                     size_t end) const {
+  std::string sql = "INSERT INTO stock_prices (symbol, price, source, timestamp) VALUES ";
+  for (size_t i = begin; i < end; ++i) {
+    const PriceRow& row = rows[i];
+    absl::StrAppend(&sql, i == begin ? "(" : ",(", conn_->quote(row.symbol), ",",
+                    // %.17g round-trips a double exactly.
+                    absl::StrFormat("%.17g", row.price), ",", conn_->quote(row.source), ",",
+                    row.timestamp, ")");
+  }
+  return sql;
+}
+
+absl::Status PriceWriter::Insert(const std::vector<PriceRow>& rows) {
+  if (rows.empty()) return absl::OkStatus();
+  while (!*stop_) {
+    std::string error;
+    try {
+      if (conn_ == nullptr) {
+        conn_ = price_service::Connect(database_url_, kApplicationName);
+        spdlog::info("reconnected to PostgreSQL {}", target_);
+      }
+      pqxx::work tx(*conn_, "insert_prices");
+      for (size_t begin = 0; begin < rows.size(); begin += kRowsPerStatement) {
+        tx.exec(BuildInsert(rows, begin, std::min(rows.size(), begin + kRowsPerStatement)));
+      }
+      tx.commit();
+      backoff_.Reset();
+      return absl::OkStatus();
+    } catch (const pqxx::broken_connection& e) {
+      error = e.what();
+    } catch (const pqxx::in_doubt_error& e) {
+      error = e.what();
+    } catch (const pqxx::sql_error& e) {
+      // Not a connectivity problem (constraint, permission): retrying won't help.
+      return absl::InvalidArgumentError(absl::StrCat("INSERT into stock_prices failed: ", e.what()));
+    }
+    conn_.reset();
+    const absl::Duration delay = backoff_.NextDelay();
+    spdlog::error("PostgreSQL {} connection lost: {}; retrying the batch of {} rows in {}", target_,
+                  error, rows.size(), absl::FormatDuration(absl::Trunc(delay, absl::Milliseconds(1))));
+    absl::SleepFor(delay);
+  }
+  return absl::CancelledError("stopped");
+}
+
+}  // namespace stockfeed::feeder

@@ -1,0 +1,264 @@
+#include "sources/postgres_source.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <random>
+#include <utility>
+
+#include <pqxx/pqxx>
+
+#include "absl/strings/str_cat.h"
+#include "sources/postgres_connection.h"
+#include "sources/postgres_migrations.h"
+#include "spdlog/spdlog.h"
+#include "stockfeed/common/logging.h"
+
+namespace stockfeed::price_service {
+namespace {
+
+constexpr char kChannel[] = "stock_prices";
+constexpr char kApplicationName[] = "stockfeed price_service";
+
+// Advisory lock serialising sequencer transactions across replicas ("sfseq").
+constexpr int64_t kSequencerLockKey = 0x73'6673'6571;
+
+// The sequencer step. Must run right after taking kSequencerLockKey in the
+// same transaction. Numbers up to $1 committed, unnumbered rows (in id order,
+// as a tie-break) with the next dense values of feed_state.last_seq. It never
+// consumes numbers it does not commit: if the transaction rolls back, so does
+// the counter.
+constexpr char kAssignSeq[] = R"sql(
+WITH pending AS MATERIALIZED (
+  SELECT id FROM stock_prices WHERE seq IS NULL ORDER BY id LIMIT $1 FOR UPDATE
+), counter AS (
+  UPDATE feed_state SET last_seq = last_seq + (SELECT count(*) FROM pending)
+   WHERE (SELECT count(*) FROM pending) > 0
+  RETURNING last_seq - (SELECT count(*) FROM pending) AS base
+)
+UPDATE stock_prices p SET seq = counter.base + n.rn
+  FROM (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM pending) n, counter
+ WHERE p.id = n.id)sql";
+
+// coalesce: legacy workshop rows may hold NULLs (new rows cannot).
+constexpr char kRowColumns[] =
+    "seq, coalesce(symbol, ''), coalesce(price, 0), coalesce(source, ''), "
+    "(extract(epoch FROM inserted_at) * 1000000)::bigint";
+
+const std::string kReadNew = absl::StrCat("SELECT ", kRowColumns,
+                                          " FROM stock_prices WHERE seq > $1 ORDER BY seq LIMIT $2");
+const std::string kReadWindow = absl::StrCat(
+    "SELECT * FROM (SELECT ", kRowColumns,
+    " FROM stock_prices WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT $1) w ORDER BY 1");
+// Latest row of every symbol/source pair whose latest row is older than the
+// replay window, so `snapshot` knows every pair after a restart.
+const std::string kReadOlderLatest = absl::StrCat(
+    "SELECT * FROM (SELECT DISTINCT ON (symbol, source) ", kRowColumns,
+    " FROM stock_prices WHERE seq < $1 ORDER BY symbol, source, seq DESC) l ORDER BY 1");
+
+constexpr char kReadState[] = "SELECT epoch, last_seq FROM feed_state";
+constexpr char kNewEpoch[] =
+    "UPDATE feed_state SET epoch = 'pg-' || gen_random_uuid() WHERE epoch = $1";
+
+v1::PriceUpdate ToUpdate(const pqxx::row& row) {
+  v1::PriceUpdate update;
+  update.set_sequence(row[0].as<uint64_t>());
+  update.set_symbol(row[1].as<std::string>());
+  update.set_price(row[2].as<double>());
+  update.set_source(row[3].as<std::string>());
+  update.set_event_time_us(row[4].as<int64_t>());
+  return update;
+}
+
+double Uniform01() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+// LISTEN for as long as it lives. The payload is ignored: any notification
+// only means "look at the table".
+class WakeUp final : public pqxx::notification_receiver {
+ public:
+  explicit WakeUp(pqxx::connection_base& conn) : pqxx::notification_receiver(conn, kChannel) {}
+  void operator()(const std::string& /*payload*/, int /*backend_pid*/) override {}
+};
+
+}  // namespace
+
+PostgresSource::PostgresSource(PriceHub& hub, PostgresSourceOptions options,
+                               std::function<void(bool)> on_health)
+    : hub_(hub),
+      options_(std::move(options)),
+      on_health_(std::move(on_health)),
+      target_(DescribeDatabase(options_.database_url)),
+      stop_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
+PostgresSource::~PostgresSource() {
+  Stop();
+  if (stop_fd_ >= 0) close(stop_fd_);
+}
+
+void PostgresSource::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void PostgresSource::Stop() {
+  stopping_ = true;
+  const uint64_t one = 1;
+  if (stop_fd_ >= 0) (void)!write(stop_fd_, &one, sizeof one);
+  if (thread_.joinable()) thread_.join();
+}
+
+void PostgresSource::SetHealth(bool serving) {
+  if (health_reported_ && serving == serving_) return;
+  serving_ = serving;
+  health_reported_ = true;
+  if (on_health_) on_health_(serving);
+}
+
+void PostgresSource::Run() {
+  Backoff backoff(options_.reconnect, Uniform01);
+  SetHealth(false);
+  while (!stopping_) {
+    std::string error;
+    try {
+      std::unique_ptr<pqxx::connection> conn = Connect(options_.database_url, kApplicationName);
+      RunSession(*conn);
+    } catch (const pqxx::broken_connection& e) {
+      error = e.what();
+    } catch (const pqxx::in_doubt_error& e) {
+      error = absl::StrCat("connection lost while committing: ", e.what());
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    if (stopping_) break;
+    while (!error.empty() && (error.back() == '\n' || error.back() == ' ')) error.pop_back();
+    const bool was_serving = serving_;
+    // A session that got going starts the backoff afresh; one that fails
+    // before serving (say a permission error) keeps backing off.
+    if (was_serving) backoff.Reset();
+    SetHealth(false);
+    const absl::Duration delay = backoff.NextDelay();
+    spdlog::error("PostgreSQL {} {}: {} | health NOT_SERVING; retrying in {} (attempt {})", target_,
+                  was_serving ? "connection lost" : "unavailable", error,
+                  absl::FormatDuration(absl::Trunc(delay, absl::Milliseconds(1))), backoff.attempt());
+    Wait(nullptr, delay);
+  }
+  SetHealth(false);
+}
+
+void PostgresSource::RunSession(pqxx::connection_base& conn) {
+  if (options_.apply_migrations) {
+    absl::StatusOr<int> applied = ApplyMigrations(conn);
+    if (!applied.ok()) throw std::runtime_error(std::string(applied.status().message()));
+  }
+  // LISTEN before the first read: a row committed in between still wakes us.
+  WakeUp wake_up(conn);
+  Resume(conn);
+  spdlog::info("PostgreSQL {} connected: epoch={} streaming after seq {}", target_, epoch_, cursor_);
+  SetHealth(true);
+
+  while (!stopping_) {
+    const size_t sequenced = Sequence(conn);
+    const size_t read = ReadNew(conn);
+    // A full batch means there is probably more: go again without waiting.
+    if (sequenced < options_.batch && read < options_.batch) Wait(&conn, options_.poll_interval);
+  }
+}
+
+void PostgresSource::Resume(pqxx::connection_base& conn) {
+  pqxx::nontransaction tx(conn, "resume");
+  const pqxx::row state = tx.exec1(kReadState);
+  const std::string epoch = state[0].as<std::string>();
+  const uint64_t last_seq = state[1].as<uint64_t>();
+  tx.commit();
+  if (epoch == epoch_ && last_seq < cursor_) {
+    // Same database identity but fewer rows than we already streamed: it was
+    // restored from a backup or failed over to a standby that lacked our last
+    // commits. Those seq values will be reused by other rows, so the old
+    // numbering is void: start a new epoch (first replica to notice wins).
+    spdlog::warn("PostgreSQL {}: last seq {} is behind our cursor {} (restored or failed over "
+                 "with lost commits); starting a new epoch", target_, last_seq, cursor_);
+    pqxx::work rotate(conn, "new_epoch");
+    rotate.exec_params(kNewEpoch, epoch);
+    rotate.commit();
+    epoch_.clear();
+    Resume(conn);
+    return;
+  }
+  if (epoch != epoch_) LoadHistory(conn, epoch);
+}
+
+void PostgresSource::LoadHistory(pqxx::connection_base& conn, const std::string& epoch) {
+  // One snapshot, so the window and the older rows agree.
+  pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(conn, "load_history");
+  std::vector<v1::PriceUpdate> updates;
+  const pqxx::result window = tx.exec_params(kReadWindow, static_cast<int64_t>(options_.replay_capacity));
+  if (!window.empty()) {
+    // Published first and then pushed out of the replay buffer by the window,
+    // these still leave their pair's latest price for snapshots.
+    for (const pqxx::row& row : tx.exec_params(kReadOlderLatest, window[0][0].as<int64_t>())) {
+      updates.push_back(ToUpdate(row));
+    }
+  }
+  for (const pqxx::row& row : window) updates.push_back(ToUpdate(row));
+  tx.commit();
+
+  if (!epoch_.empty()) spdlog::warn("PostgreSQL {}: epoch changed from {} to {}", target_, epoch_, epoch);
+  hub_.StartEpoch(epoch);
+  epoch_ = epoch;
+  cursor_ = updates.empty() ? 0 : updates.back().sequence();
+  spdlog::info("loaded {} rows of history (replay window {}) up to seq {}", updates.size(),
+               window.size(), cursor_);
+  hub_.Publish(std::move(updates));
+}
+
+size_t PostgresSource::Sequence(pqxx::connection_base& conn) {
+  pqxx::work tx(conn, "sequencer");
+  // Not waiting for the lock: when another replica holds it, that replica's
+  // commit notifies us, and the safety poll covers a replica dying mid-way.
+  if (!tx.exec1(absl::StrCat("SELECT pg_try_advisory_xact_lock(", kSequencerLockKey, ")"))[0]
+           .as<bool>()) {
+    return 0;
+  }
+  const size_t assigned =
+      tx.exec_params(kAssignSeq, static_cast<int64_t>(options_.batch)).affected_rows();
+  if (assigned > 0) tx.exec(absl::StrCat("SELECT pg_notify('", kChannel, "', '')"));
+  tx.commit();
+  return assigned;
+}
+
+size_t PostgresSource::ReadNew(pqxx::connection_base& conn) {
+  pqxx::nontransaction tx(conn, "read_new");
+  const pqxx::result rows =
+      tx.exec_params(kReadNew, static_cast<int64_t>(cursor_), static_cast<int64_t>(options_.batch));
+  tx.commit();
+  if (rows.empty()) return 0;
+  std::vector<v1::PriceUpdate> updates;
+  updates.reserve(rows.size());
+  for (const pqxx::row& row : rows) updates.push_back(ToUpdate(row));
+  if (updates.front().sequence() != cursor_ + 1) {
+    // Only possible when rows were deleted; subscribers will see the gap.
+    spdlog::warn("stock_prices: seq {}..{} missing (rows deleted?)", cursor_ + 1,
+                 updates.front().sequence() - 1);
+  }
+  cursor_ = updates.back().sequence();
+  hub_.Publish(std::move(updates));
+  return rows.size();
+}
+
+void PostgresSource::Wait(pqxx::connection_base* conn, absl::Duration timeout) {
+  // A notification that arrived during our last query is already buffered by
+  // libpq, so the socket would not wake us for it.
+  if (conn != nullptr && conn->get_notifs() > 0) return;
+  pollfd fds[2] = {{stop_fd_, POLLIN, 0}, {conn != nullptr ? conn->sock() : -1, POLLIN, 0}};
+  const int timeout_ms = static_cast<int>(std::max<int64_t>(absl::ToInt64Milliseconds(timeout), 1));
+  if (poll(fds, conn != nullptr ? 2 : 1, timeout_ms) > 0 && conn != nullptr &&
+      (fds[1].revents & (POLLIN | POLLERR | POLLHUP)) != 0) {
+    conn->get_notifs();  // reads the socket; throws broken_connection if it closed
+  }
+}
+
+}  // namespace stockfeed::price_service

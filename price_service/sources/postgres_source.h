@@ -1,0 +1,89 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "core/price_hub.h"
+#include "price_source.h"
+#include "stockfeed/common/backoff.h"
+
+namespace pqxx {
+class connection_base;
+}
+
+namespace stockfeed::price_service {
+
+struct PostgresSourceOptions {
+  std::string database_url;
+  // Safety poll: read even without a notification this often.
+  absl::Duration poll_interval = absl::Seconds(1);
+  // Rows loaded into the hub on start (resumes across a service restart).
+  size_t replay_capacity = 65536;
+  // Rows sequenced and read per statement.
+  size_t batch = 5000;
+  bool apply_migrations = true;
+  Backoff::Options reconnect{absl::Milliseconds(100), absl::Seconds(5)};
+};
+
+// Streams new rows of stock_prices into the hub, in `seq` order, exactly once.
+//
+// Ordering (see docs/postgres.md): `id` is assigned at INSERT, but rows commit
+// in any order, so an id cursor can skip a row that commits late. Instead
+// every committed row gets a dense `seq` from the sequencer step below, run by
+// whichever replica holds advisory lock kSequencerLockKey. Sequencer
+// transactions are serialised by that lock and only ever see committed rows,
+// so seq values become visible in increasing order with no holes, and the
+// reader's cursor `WHERE seq > $last ORDER BY seq` never misses a row. Every
+// replica reads the same seq for the same row: PriceUpdate.sequence = seq, and
+// the epoch is feed_state.epoch, created once per database by the migration.
+//
+// One thread owns the connection: LISTEN stock_prices, then sequence + read
+// whenever a notification (only a wake-up), the safety poll or a full batch
+// says there may be more. A lost connection or an unreachable database is
+// logged, reported through `on_health(false)` and retried with capped
+// exponential backoff; the cursor then catches up with everything inserted
+// meanwhile, and the hub ignores anything read twice.
+class PostgresSource final : public PriceSource {
+ public:
+  // `on_health(serving)` is called from the source's thread on every change
+  // (true once connected and loaded, false while the database is away).
+  PostgresSource(PriceHub& hub, PostgresSourceOptions options, std::function<void(bool)> on_health);
+  ~PostgresSource() override;
+
+  void Start() override;
+  void Stop() override;
+
+ private:
+  void Run();
+  // Connects, migrates, LISTENs, loads and streams until Stop or an error.
+  void RunSession(pqxx::connection_base& conn);
+  void Resume(pqxx::connection_base& conn);
+  void LoadHistory(pqxx::connection_base& conn, const std::string& epoch);
+  size_t Sequence(pqxx::connection_base& conn);
+  size_t ReadNew(pqxx::connection_base& conn);
+  // Waits for the socket, the poll interval or Stop. Dispatches notifications.
+  void Wait(pqxx::connection_base* conn, absl::Duration timeout);
+  void SetHealth(bool serving);
+
+  PriceHub& hub_;
+  const PostgresSourceOptions options_;
+  const std::function<void(bool)> on_health_;
+  const std::string target_;  // for log lines, without password
+
+  std::atomic<bool> stopping_{false};
+  int stop_fd_ = -1;  // eventfd: wakes Wait on Stop
+  std::thread thread_;
+
+  // Owned by the thread.
+  std::string epoch_;
+  uint64_t cursor_ = 0;  // last seq published
+  bool serving_ = false;
+  bool health_reported_ = false;
+};
+
+}  // namespace stockfeed::price_service
