@@ -219,7 +219,7 @@ void Session::OnRead(const error_code& ec, std::size_t bytes) {
   }
   if (!ws_.got_text()) {
     read_buffer_.consume(bytes);
-    Close(websocket::close_code::bad_payload, "binary frames are not supported; send JSON text");
+    Close(websocket::close_code::unknown_data, "binary frames are not supported; send JSON text");
     return;
   }
   const auto data = read_buffer_.cdata();

@@ -1,0 +1,267 @@
+// ws_gateway end to end: the real price_service and ws_gateway binaries on
+// free ports, talked to over real sockets.
+#include <signal.h>
+
+#include <set>
+#include <string>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "support/system.h"
+#include "support/ws_client.h"
+
+namespace stockfeed::testing {
+namespace {
+
+namespace json = boost::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+bool IsType(const json::value& value, const char* type) {
+  return value.is_object() && value.as_object().contains("type") && value.as_object().at("type") == type;
+}
+
+bool WaitUntilReady(int port) {
+  return Eventually([port] { return HttpGet(port, "/readyz").status == 200; }, seconds(15));
+}
+
+void ExpectPriceShape(const json::object& price) {
+  EXPECT_EQ(price.at("type"), "price");
+  EXPECT_TRUE(price.at("symbol").is_string());
+  EXPECT_TRUE(price.at("source").is_string());
+  EXPECT_GT(price.at("price").to_number<double>(), 0.0);
+  EXPECT_TRUE(price.at("timestamp").is_int64());
+  EXPECT_TRUE(price.at("seq").is_int64() || price.at("seq").is_uint64());
+  const int64_t event_time_us = price.at("event_time_us").as_int64();
+  EXPECT_EQ(price.at("timestamp").as_int64(), event_time_us / 1'000'000);
+}
+
+uint64_t Seq(const json::object& price) { return price.at("seq").to_number<uint64_t>(); }
+
+class GatewayTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(WaitUntilReady(system_.gateway_port())) << system_.gateway().Log(); }
+  System system_;
+};
+
+TEST_F(GatewayTest, WorkshopClientGetsWelcomeSnapshotAndLivePricesWithIncreasingSeq) {
+  WsClient client(system_.gateway_port(), "/");
+  std::optional<json::value> welcome = client.ReadJson();
+  ASSERT_TRUE(welcome);
+  EXPECT_TRUE(IsType(*welcome, "connected"));
+  EXPECT_EQ(welcome->as_object().at("message"), "Connected to stock price feed");
+
+  // Snapshot prices (marked) come first, then live ones with increasing seq.
+  int snapshot = 0, live = 0;
+  uint64_t last_live_seq = 0;
+  while (live < 20) {
+    std::optional<json::value> message = client.ReadJson();
+    ASSERT_TRUE(message) << "no price within 5 s";
+    ASSERT_TRUE(IsType(*message, "price")) << json::serialize(*message);
+    const json::object& price = message->as_object();
+    ExpectPriceShape(price);
+    if (price.contains("snapshot")) {
+      EXPECT_EQ(live, 0) << "snapshot prices must precede live ones";
+      ++snapshot;
+      continue;
+    }
+    if (live > 0) {
+      EXPECT_EQ(Seq(price), last_live_seq + 1) << "gap or reorder in the live stream";
+    }
+    last_live_seq = Seq(price);
+    ++live;
+  }
+  EXPECT_GT(snapshot, 0) << "a new client must get the latest prices first";
+}
+
+TEST_F(GatewayTest, StatsReportThreeActiveConnectionsWhileThreeClientsAreConnected) {
+  WsClient a(system_.gateway_port()), b(system_.gateway_port(), "/ws"), c(system_.gateway_port());
+  for (WsClient* client : {&a, &b, &c}) ASSERT_TRUE(client->ReadUntilType("connected"));
+
+  a.Send(R"({"type":"stats"})");
+  std::optional<json::object> stats = a.ReadUntilType("stats");
+  ASSERT_TRUE(stats);
+  EXPECT_EQ(stats->at("active_connections").to_number<int>(), 3);
+  EXPECT_GE(stats->at("total_connections").to_number<int>(), 3);
+  EXPECT_GT(stats->at("messages_sent").to_number<int>(), 0);
+  EXPECT_EQ(stats->at("upstream"), "connected");
+  EXPECT_TRUE(stats->contains("uptime_seconds"));
+
+  // The workshop's plain-text form.
+  b.Send("/stats");
+  bool found = false;
+  for (int i = 0; i < 200 && !found; ++i) {
+    std::optional<std::string> text = b.Read();
+    ASSERT_TRUE(text);
+    found = text->rfind("Active connections: 3,", 0) == 0;
+  }
+  EXPECT_TRUE(found);
+
+  c.Close();
+  EXPECT_TRUE(Eventually([&] { return HttpGet(system_.gateway_port(), "/stats").body.find("\"active_connections\":2") != std::string::npos; }, seconds(5)));
+}
+
+TEST_F(GatewayTest, ControlMessagesAnswerAndErrorsKeepTheConnectionOpen) {
+  WsClient client(system_.gateway_port(), "/ws?protocol=v1");
+  ASSERT_TRUE(client.ReadUntilType("connected"));
+
+  client.Send(R"({"type":"ping","id":"42"})");
+  std::optional<json::object> pong = client.ReadUntilType("pong");
+  ASSERT_TRUE(pong);
+  EXPECT_EQ(pong->at("id"), "42");
+
+  const std::pair<const char*, const char*> bad_inputs[] = {
+      {"{not json", "invalid_json"},
+      {R"({"type":"teleport"})", "unknown_type"},
+      {R"([1,2,3])", "invalid_message"},
+      {R"({"type":"subscribe","symbols":"AAPL"})", "invalid_message"},
+      {R"({"type":"subscribe","symbols":["bad symbol!"]})", "invalid_symbol"},
+  };
+  for (const auto& [input, code] : bad_inputs) {
+    client.Send(input);
+    std::optional<json::object> error = client.ReadUntilType("error");
+    ASSERT_TRUE(error) << input;
+    EXPECT_EQ(error->at("code"), code) << input;
+    EXPECT_FALSE(error->at("message").as_string().empty());
+  }
+  client.Send(R"({"type":"ping"})");
+  EXPECT_TRUE(client.ReadUntilType("pong")) << "the connection must survive bad input";
+}
+
+TEST_F(GatewayTest, BinaryFramesCloseWith1003AndOversizedMessagesWith1009) {
+  WsClient binary(system_.gateway_port());
+  ASSERT_TRUE(binary.ReadUntilType("connected"));
+  binary.SendBinary(std::string("\x01\x02", 2));
+  while (binary.Read(seconds(5))) {
+  }
+  EXPECT_EQ(binary.close_code(), 1003);
+
+  WsClient huge(system_.gateway_port());
+  ASSERT_TRUE(huge.ReadUntilType("connected"));
+  huge.Send(std::string(5000, 'x'));
+  while (huge.Read(seconds(5))) {
+  }
+  EXPECT_EQ(huge.close_code(), 1009);
+}
+
+TEST_F(GatewayTest, SubscribeNarrowsTheStreamToTheChosenSymbols) {
+  WsClient client(system_.gateway_port(), "/ws?protocol=v1");
+  ASSERT_TRUE(client.ReadUntilType("connected"));
+  client.Send(R"({"type":"subscribe","symbols":["MSFT"]})");
+  std::optional<json::object> ack = client.ReadUntilType("subscribed");
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(json::serialize(ack->at("symbols")), R"(["MSFT"])");
+  int prices = 0;
+  while (prices < 10) {
+    std::optional<json::value> message = client.ReadJson();
+    ASSERT_TRUE(message);
+    if (!IsType(*message, "price")) continue;
+    EXPECT_EQ(message->as_object().at("symbol"), "MSFT");
+    ++prices;
+  }
+}
+
+TEST_F(GatewayTest, ReconnectingWithTheLastSeqResumesWithoutGapOrDuplicate) {
+  std::string epoch;
+  uint64_t last_seq = 0;
+  {
+    WsClient client(system_.gateway_port(), "/ws?protocol=v1");
+    std::optional<json::object> welcome = client.ReadUntilType("connected");
+    ASSERT_TRUE(welcome);
+    epoch = std::string(welcome->at("epoch").as_string());
+    std::optional<json::object> price = client.ReadUntilType("price");
+    ASSERT_TRUE(price);
+    last_seq = Seq(*price);
+  }
+  std::this_thread::sleep_for(milliseconds(300));  // updates flow meanwhile
+  WsClient client(system_.gateway_port(),
+                  "/ws?protocol=v1&after_seq=" + std::to_string(last_seq) + "&epoch=" + epoch);
+  std::optional<json::object> resumed = client.ReadUntilType("resumed");
+  ASSERT_TRUE(resumed);
+  EXPECT_EQ(resumed->at("from_seq").to_number<uint64_t>(), last_seq + 1);
+  for (uint64_t expected = last_seq + 1; expected < last_seq + 20; ++expected) {
+    std::optional<json::object> price = client.ReadUntilType("price");
+    ASSERT_TRUE(price);
+    EXPECT_EQ(Seq(*price), expected);
+  }
+
+  WsClient stale(system_.gateway_port(), "/ws?protocol=v1&after_seq=5&epoch=some-other-epoch");
+  std::optional<json::object> resync = stale.ReadUntilType("resync");
+  ASSERT_TRUE(resync);
+  EXPECT_TRUE(stale.ReadUntilType("snapshot"));
+}
+
+TEST_F(GatewayTest, KillingThePriceServiceReportsTheFeedDownAndRecoversByItself) {
+  WsClient rich(system_.gateway_port(), "/ws?protocol=v1");
+  ASSERT_TRUE(rich.ReadUntilType("price"));
+  WsClient workshop(system_.gateway_port(), "/");
+  ASSERT_TRUE(workshop.ReadUntilType("connected"));
+
+  system_.KillService();
+  std::optional<json::object> down = rich.ReadUntilType("status", seconds(10));
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->at("upstream"), "reconnecting");
+  EXPECT_EQ(HttpGet(system_.gateway_port(), "/readyz").status, 503);
+
+  system_.StartService();
+  std::optional<json::object> up = rich.ReadUntilType("status", seconds(15));
+  ASSERT_TRUE(up);
+  EXPECT_EQ(up->at("upstream"), "connected");
+  EXPECT_TRUE(rich.ReadUntilType("price", seconds(5))) << "prices must flow again";
+
+  // The workshop client saw only its message types throughout, and still gets prices.
+  int prices_after = 0;
+  while (prices_after < 3) {
+    std::optional<json::value> message = workshop.ReadJson();
+    ASSERT_TRUE(message);
+    ASSERT_TRUE(IsType(*message, "price")) << json::serialize(*message);
+    ++prices_after;
+  }
+}
+
+TEST_F(GatewayTest, ServesTheDashboardAndRefusesPathTraversal) {
+  const HttpResult index = HttpGet(system_.gateway_port(), "/");
+  EXPECT_EQ(index.status, 200);
+  EXPECT_EQ(index.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(index.body.find("<html"), std::string::npos);
+  EXPECT_EQ(HttpGet(system_.gateway_port(), "/app.js").content_type, "text/javascript; charset=utf-8");
+  EXPECT_EQ(HttpGet(system_.gateway_port(), "/healthz").status, 200);
+  EXPECT_EQ(HttpGet(system_.gateway_port(), "/missing.js").status, 404);
+  for (const char* target : {"/../CMakeLists.txt", "/%2e%2e/CMakeLists.txt", "/js/..%2f..%2fCMakeLists.txt",
+                             "/..\\CMakeLists.txt", "/.git/config"}) {
+    const HttpResult result = HttpGet(system_.gateway_port(), target);
+    EXPECT_EQ(result.status, 400) << target;
+    EXPECT_EQ(result.body.find("cmake_minimum_required"), std::string::npos) << target;
+  }
+}
+
+TEST_F(GatewayTest, SigtermClosesClientsWith1001AndExitsZero) {
+  WsClient client(system_.gateway_port());
+  ASSERT_TRUE(client.ReadUntilType("connected"));
+  system_.gateway().Signal(SIGTERM);
+  while (client.Read(seconds(5))) {
+  }
+  EXPECT_EQ(client.close_code(), 1001);
+  EXPECT_EQ(system_.gateway().Wait(seconds(10)), 0) << system_.gateway().Log();
+}
+
+TEST(GatewayFlags, BadFlagsFailWithAClearMessage) {
+  const std::string dir = TestOutputDir();
+  const std::pair<std::vector<std::string>, const char*> cases[] = {
+      {{"--listen=nonsense"}, "invalid address 'nonsense'"},
+      {{"--upstream=127.0.0.1:99999"}, "port must be a number from 0 to 65535"},
+      {{"--threads=0", "--max_backlog=0"}, "--max_backlog=0"},
+      {{"--idle_timeout=banana"}, "idle_timeout"},
+      {{"--log_level=loud"}, "invalid log level"},
+  };
+  int n = 0;
+  for (const auto& [args, message] : cases) {
+    ChildProcess gateway(Binaries::Gateway(), args, dir + "/case" + std::to_string(++n) + ".log");
+    EXPECT_EQ(gateway.Wait(seconds(10)), 1) << args[0];
+    EXPECT_NE(gateway.Log().find(message), std::string::npos) << gateway.Log();
+  }
+}
+
+}  // namespace
+}  // namespace stockfeed::testing

@@ -1,0 +1,132 @@
+#include "ws_client.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json/parse.hpp>
+#include <stdexcept>
+
+namespace stockfeed::testing {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using tcp = net::ip::tcp;
+
+struct WsClient::Impl {
+  net::io_context io;
+  websocket::stream<tcp::socket> ws{io};
+  beast::flat_buffer buffer;
+  bool closed = false;
+
+  // Runs the io_context until `done` or the timeout; cancels on timeout.
+  bool RunUntil(const bool& done, std::chrono::milliseconds timeout) {
+    io.restart();
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done && std::chrono::steady_clock::now() < deadline) {
+      io.run_for(std::chrono::milliseconds(10));
+      if (io.stopped()) io.restart();
+    }
+    if (!done) {
+      beast::get_lowest_layer(ws).cancel();
+      io.restart();
+      while (!done) io.run_one();
+      return false;
+    }
+    return true;
+  }
+};
+
+WsClient::WsClient(int port, const std::string& target) : impl_(std::make_unique<Impl>()) {
+  tcp::endpoint endpoint(net::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port));
+  impl_->ws.next_layer().connect(endpoint);
+  impl_->ws.handshake("127.0.0.1:" + std::to_string(port), target);
+}
+
+WsClient::~WsClient() = default;
+
+void WsClient::Send(const std::string& text) {
+  impl_->ws.text(true);
+  impl_->ws.write(net::buffer(text));
+}
+
+void WsClient::SendBinary(const std::string& data) {
+  impl_->ws.binary(true);
+  impl_->ws.write(net::buffer(data));
+}
+
+std::optional<std::string> WsClient::Read(std::chrono::milliseconds timeout) {
+  if (impl_->closed) return std::nullopt;
+  bool done = false;
+  beast::error_code result;
+  impl_->buffer.clear();
+  impl_->ws.async_read(impl_->buffer, [&](beast::error_code ec, std::size_t) {
+    result = ec;
+    done = true;
+  });
+  if (!impl_->RunUntil(done, timeout)) return std::nullopt;
+  if (result) {
+    if (result == websocket::error::closed || result == net::error::eof ||
+        result == net::error::connection_reset) {
+      impl_->closed = true;
+    }
+    return std::nullopt;
+  }
+  return beast::buffers_to_string(impl_->buffer.data());
+}
+
+std::optional<boost::json::value> WsClient::ReadJson(std::chrono::milliseconds timeout) {
+  std::optional<std::string> text = Read(timeout);
+  if (!text) return std::nullopt;
+  boost::system::error_code ec;
+  boost::json::value value = boost::json::parse(*text, ec);
+  if (ec) throw std::runtime_error("server sent invalid JSON: " + *text);
+  return value;
+}
+
+std::optional<boost::json::object> WsClient::ReadUntilType(const std::string& type,
+                                                           std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    std::optional<boost::json::value> value = ReadJson(left);
+    if (!value) return std::nullopt;
+    if (value->is_object() && value->as_object().contains("type") &&
+        value->as_object().at("type") == type.c_str()) {
+      return value->as_object();
+    }
+  }
+  return std::nullopt;
+}
+
+int WsClient::close_code() const { return static_cast<int>(impl_->ws.reason().code); }
+
+bool WsClient::closed() const { return impl_->closed; }
+
+void WsClient::Close() {
+  beast::error_code ignored;
+  impl_->ws.close(websocket::close_code::normal, ignored);
+}
+
+HttpResult HttpGet(int port, const std::string& target) {
+  net::io_context io;
+  beast::tcp_stream stream(io);
+  stream.expires_after(std::chrono::seconds(5));
+  stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port)));
+  beast::http::request<beast::http::empty_body> request{beast::http::verb::get, target, 11};
+  request.set(beast::http::field::host, "127.0.0.1");
+  beast::http::write(stream, request);
+  beast::flat_buffer buffer;
+  beast::http::response<beast::http::string_body> response;
+  beast::http::read(stream, buffer, response);
+  return HttpResult{static_cast<int>(response.result_int()),
+                    std::string(response[beast::http::field::content_type]),
+                    std::string(response[beast::http::field::cache_control]), response.body()};
+}
+
+}  // namespace stockfeed::testing
