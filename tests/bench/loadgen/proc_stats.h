@@ -1,0 +1,17 @@
+// CPU time and memory of this process and of the servers under test.
+#pragma once
+
+#include <cstdint>
+
+namespace stockfeed::bench {
+
+// User + system CPU seconds of `pid` from /proc/PID/stat; -1 if unreadable.
+double ProcessCpuSeconds(int pid);
+// VmRSS of `pid` in KiB from /proc/PID/status; -1 if unreadable.
+int64_t ProcessRssKib(int pid);
+// User + system CPU seconds of this process, all threads (getrusage).
+double SelfCpuSeconds();
+// Raises the soft open-files limit to the hard one; returns the new limit.
+int64_t RaiseFdLimit();
+
+}  // namespace stockfeed::bench
