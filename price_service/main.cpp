@@ -18,6 +18,9 @@ ABSL_FLAG(std::string, source, "simulator", "where prices come from: simulator o
 ABSL_FLAG(std::string, symbols, "AAPL,GOOGL,MSFT,AMZN,NVDA,TSLA", "simulator: symbols, comma separated");
 ABSL_FLAG(std::string, sources, "alpha_vantage,finnhub", "simulator: source names, comma separated");
 ABSL_FLAG(double, rate, 5.0, "simulator: total updates per second");
+ABSL_FLAG(absl::Duration, tick, absl::ZeroDuration(),
+          "simulator: publish every TICK, rate x TICK updates back to back (0 = smooth); "
+          "e.g. --rate=200 --tick=1s for bursts");
 ABSL_FLAG(uint64_t, seed, 1, "simulator: random seed (same seed, same prices)");
 ABSL_FLAG(double, volatility, 0.4, "simulator: annualised volatility of each symbol");
 ABSL_FLAG(uint64_t, replay_capacity, 65536, "updates held for resume and slow subscribers");
@@ -59,6 +62,7 @@ int main(int argc, char** argv) {
   config.simulator.seed = absl::GetFlag(FLAGS_seed);
   config.simulator.volatility = absl::GetFlag(FLAGS_volatility);
   config.rate = absl::GetFlag(FLAGS_rate);
+  config.tick = absl::GetFlag(FLAGS_tick);
   config.replay_capacity = absl::GetFlag(FLAGS_replay_capacity);
   config.stream_batch = absl::GetFlag(FLAGS_stream_batch);
   config.database_url = absl::GetFlag(FLAGS_database_url);

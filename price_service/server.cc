@@ -31,7 +31,7 @@ absl::StatusOr<std::unique_ptr<PriceSource>> MakeSource(const ServiceConfig& con
                                                         std::function<void(bool)> on_health) {
   switch (config.source) {
     case SourceKind::kSimulator:
-      return std::make_unique<SimulatorSource>(hub, config.simulator, config.rate);
+      return std::make_unique<SimulatorSource>(hub, config.simulator, config.rate, config.tick);
     case SourceKind::kPostgres:
       return std::make_unique<PostgresSource>(
           hub,

@@ -25,6 +25,9 @@ struct ServiceConfig {
   SimulatorConfig simulator;
   // Simulator: total updates per second over all symbols and sources.
   double rate = 5.0;
+  // Simulator: how often it publishes; each tick carries rate × tick updates
+  // back to back. Zero means as smoothly as possible (every 1/rate, at least 1 ms).
+  absl::Duration tick = absl::ZeroDuration();
 
   // Updates held for resumes (`after_sequence`) and slow subscribers.
   size_t replay_capacity = 65536;

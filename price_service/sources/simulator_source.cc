@@ -25,8 +25,8 @@ std::string NewEpoch() {
 
 }  // namespace
 
-SimulatorSource::SimulatorSource(PriceHub& hub, SimulatorConfig config, double rate)
-    : hub_(hub), simulator_(std::move(config)), rate_(rate) {}
+SimulatorSource::SimulatorSource(PriceHub& hub, SimulatorConfig config, double rate, absl::Duration tick)
+    : hub_(hub), simulator_(std::move(config)), rate_(rate), tick_(tick) {}
 
 SimulatorSource::~SimulatorSource() { Stop(); }
 
@@ -46,9 +46,12 @@ void SimulatorSource::Stop() {
 
 void SimulatorSource::Run() {
   using Clock = std::chrono::steady_clock;
-  const auto tick = std::max<std::chrono::microseconds>(
-      kMinTick, std::chrono::microseconds(static_cast<int64_t>(1e6 / rate_)));
+  const auto tick = tick_ > absl::ZeroDuration()
+                        ? std::chrono::microseconds(absl::ToInt64Microseconds(tick_))
+                        : std::max<std::chrono::microseconds>(
+                              kMinTick, std::chrono::microseconds(static_cast<int64_t>(1e6 / rate_)));
   const Clock::time_point start = Clock::now();
+  Clock::time_point next_tick = start;
   uint64_t emitted = 0;
   uint64_t sequence = 0;
   std::vector<v1::PriceUpdate> batch;
@@ -73,7 +76,9 @@ void SimulatorSource::Run() {
       if (due - emitted > kMaxBatch) emitted = due;
       lock.lock();
     }
-    wake_.wait_for(lock, tick);
+    // Tick boundaries from the start, so a slow tick does not shift the rest.
+    next_tick = std::max(next_tick + tick, Clock::now() - tick);
+    wake_.wait_until(lock, next_tick);
   }
 }
 

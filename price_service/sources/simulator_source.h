@@ -4,6 +4,8 @@
 #include <mutex>
 #include <thread>
 
+#include "absl/time/time.h"
+
 #include "core/price_hub.h"
 #include "core/simulator.h"
 #include "price_source.h"
@@ -14,7 +16,8 @@ namespace stockfeed::price_service {
 // publishes into the hub, numbering updates 1, 2, 3… in a fresh epoch.
 class SimulatorSource final : public PriceSource {
  public:
-  SimulatorSource(PriceHub& hub, SimulatorConfig config, double rate);
+  // `tick` zero: publish as smoothly as the rate allows (at most every 1 ms).
+  SimulatorSource(PriceHub& hub, SimulatorConfig config, double rate, absl::Duration tick);
   ~SimulatorSource() override;
 
   void Start() override;
@@ -26,6 +29,7 @@ class SimulatorSource final : public PriceSource {
   PriceHub& hub_;
   PriceSimulator simulator_;
   const double rate_;
+  const absl::Duration tick_;
   std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;
