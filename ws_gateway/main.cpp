@@ -21,11 +21,15 @@ ABSL_FLAG(std::string, web_root, "", "dashboard directory (default: the installe
 ABSL_FLAG(int, threads, 0, "io threads (0 = one per core, at most 4)");
 ABSL_FLAG(uint64_t, log_capacity, 65536, "price frames kept per io thread for resume");
 ABSL_FLAG(uint64_t, max_backlog, 4096, "frames a client may fall behind before it is conflated");
+ABSL_FLAG(uint64_t, send_buffer_bytes, 0, "kernel send buffer per client, SO_SNDBUF (0 = kernel default)");
 ABSL_FLAG(absl::Duration, write_stall_timeout, absl::Seconds(15),
           "disconnect a client whose pending write makes no progress for this long");
 ABSL_FLAG(uint64_t, max_connections, 18000, "WebSocket clients at most (503 beyond)");
 ABSL_FLAG(uint64_t, max_message_bytes, 4096, "largest message a client may send (close 1009 beyond)");
 ABSL_FLAG(uint64_t, max_symbols, 256, "symbols one connection may subscribe to");
+ABSL_FLAG(uint64_t, history_depth, 100, "recent prices kept per symbol; the most a client may request");
+ABSL_FLAG(double, control_rate, 20, "messages per second a client may send (token bucket; close 1008 beyond)");
+ABSL_FLAG(double, control_burst, 40, "burst size of that token bucket");
 ABSL_FLAG(absl::Duration, handshake_timeout, absl::Seconds(10), "HTTP request / WebSocket handshake timeout");
 ABSL_FLAG(absl::Duration, idle_timeout, absl::Seconds(30),
           "close a client silent this long (pinged at half of it)");
@@ -77,9 +81,13 @@ int main(int argc, char** argv) {
   config.log_capacity = absl::GetFlag(FLAGS_log_capacity);
   config.max_backlog = absl::GetFlag(FLAGS_max_backlog);
   config.write_stall_timeout = absl::GetFlag(FLAGS_write_stall_timeout);
+  config.send_buffer_bytes = absl::GetFlag(FLAGS_send_buffer_bytes);
   config.max_connections = absl::GetFlag(FLAGS_max_connections);
   config.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   config.max_symbols_per_connection = absl::GetFlag(FLAGS_max_symbols);
+  config.history_depth = absl::GetFlag(FLAGS_history_depth);
+  config.control_rate = absl::GetFlag(FLAGS_control_rate);
+  config.control_burst = absl::GetFlag(FLAGS_control_burst);
   config.handshake_timeout = absl::GetFlag(FLAGS_handshake_timeout);
   config.idle_timeout = absl::GetFlag(FLAGS_idle_timeout);
   config.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);

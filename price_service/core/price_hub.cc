@@ -14,6 +14,7 @@ void PriceHub::StartEpoch(std::string epoch) {
     epoch_ = std::move(epoch);
     ++generation_;
     last_sequence_ = 0;
+    first_sequence_ = 0;
     buffer_.clear();
     latest_.clear();
   }
@@ -30,6 +31,7 @@ void PriceHub::Publish(std::vector<v1::PriceUpdate> updates) {
         continue;
       }
       last_sequence_ = update.sequence();
+      if (first_sequence_ == 0) first_sequence_ = update.sequence();
       update.set_epoch(epoch_);
       update.set_kind(v1::UPDATE_KIND_LIVE);
       update.clear_dropped_before();
@@ -81,8 +83,11 @@ size_t PriceHub::ReadAfter(FeedPosition& position, const SymbolFilter& filter, s
   auto it = std::upper_bound(
       buffer_.begin(), buffer_.end(), position.after_sequence,
       [](uint64_t sequence, const v1::PriceUpdate& update) { return sequence < update.sequence(); });
-  if (it == buffer_.begin() && position.after_sequence + 1 < it->sequence()) {
-    position.pending_dropped += it->sequence() - position.after_sequence - 1;
+  // Updates between the reader's position and the oldest one held were lost
+  // to it, unless they were never published (before the epoch's first).
+  const uint64_t expected_next = std::max(position.after_sequence + 1, first_sequence_);
+  if (it == buffer_.begin() && expected_next < it->sequence()) {
+    position.pending_dropped += it->sequence() - expected_next;
   }
 
   size_t appended = 0;

@@ -93,6 +93,9 @@ class PriceHub {
   std::string epoch_ ABSL_GUARDED_BY(mu_);
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 1;
   uint64_t last_sequence_ ABSL_GUARDED_BY(mu_) = 0;
+  // First sequence published in this epoch (0 before any): a source may start
+  // anywhere (PostgreSQL continues its numbering), which is not a loss.
+  uint64_t first_sequence_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<v1::PriceUpdate> buffer_ ABSL_GUARDED_BY(mu_);
   std::map<Key, v1::PriceUpdate> latest_ ABSL_GUARDED_BY(mu_);
   Stats stats_ ABSL_GUARDED_BY(mu_);

@@ -17,6 +17,11 @@ ControlError Error(absl::string_view code, std::string message) {
   return ControlError{std::string(code), std::move(message)};
 }
 
+// "*" stands for all (subscribe) or none (unsubscribe); see Subscription.
+absl::Status ValidateOrStar(absl::string_view name, absl::Status (*validate)(absl::string_view)) {
+  return name == "*" ? absl::OkStatus() : validate(name);
+}
+
 // Fills `out` from a JSON array of strings, checking each with `validate`.
 std::optional<ControlError> ReadNames(const json::object& object, absl::string_view field,
                                       absl::Status (*validate)(absl::string_view),
@@ -37,7 +42,7 @@ std::optional<ControlError> ReadNames(const json::object& object, absl::string_v
       return Error("invalid_message", absl::StrCat("'", field, "' must be an array of strings"));
     }
     const absl::string_view view(name->data(), name->size());
-    if (absl::Status status = validate(view); !status.ok()) {
+    if (absl::Status status = ValidateOrStar(view, validate); !status.ok()) {
       return Error(field == "symbols" ? "invalid_symbol" : "invalid_source", std::string(status.message()));
     }
     out.emplace_back(view);
@@ -49,7 +54,7 @@ std::optional<ControlError> ValidateNames(const std::vector<std::string>& names,
                                           absl::Status (*validate)(absl::string_view),
                                           absl::string_view code) {
   for (const std::string& name : names) {
-    if (absl::Status status = validate(name); !status.ok()) {
+    if (absl::Status status = ValidateOrStar(name, validate); !status.ok()) {
       return Error(code, std::string(status.message()));
     }
   }
@@ -87,7 +92,7 @@ std::optional<std::string> UrlDecode(absl::string_view text) {
 }  // namespace
 
 std::variant<ControlRequest, ControlError> ParseControlMessage(absl::string_view text,
-                                                               size_t max_symbols) {
+                                                               size_t max_symbols, size_t max_history) {
   if (text == "/stats") {
     ControlRequest request;
     request.type = ControlRequest::Type::kStatsText;
@@ -123,6 +128,20 @@ std::variant<ControlRequest, ControlError> ParseControlMessage(absl::string_view
     if (auto error = ReadNames(*object, "sources", ValidateSource, max_symbols, request.sources)) {
       return *error;
     }
+    if (const json::value* history = object->if_contains("history")) {
+      if (!history->is_int64() || history->as_int64() < 0 ||
+          static_cast<uint64_t>(history->as_int64()) > max_history) {
+        return Error("invalid_message", absl::StrCat("'history' must be an integer from 0 to ", max_history));
+      }
+      request.history = static_cast<size_t>(history->as_int64());
+    }
+    if (const json::value* rate = object->if_contains("max_rate")) {
+      if (!rate->is_number() || rate->to_number<double>() < 0 || rate->to_number<double>() > kMaxRateLimit) {
+        return Error("invalid_message",
+                     absl::StrCat("'max_rate' must be a number from 0 (no limit) to ", kMaxRateLimit));
+      }
+      request.max_rate = rate->to_number<double>();
+    }
   } else {
     return Error("unknown_type",
                  absl::StrCat("unknown message type '", absl::string_view(type.data(), type.size()),
@@ -132,7 +151,7 @@ std::variant<ControlRequest, ControlError> ParseControlMessage(absl::string_view
 }
 
 std::variant<ConnectParams, ControlError> ParseConnectParams(absl::string_view target,
-                                                             size_t max_symbols) {
+                                                             size_t max_symbols, size_t max_history) {
   ConnectParams params;
   const size_t question = target.find('?');
   if (question == absl::string_view::npos) return params;
@@ -151,6 +170,7 @@ std::variant<ConnectParams, ControlError> ParseConnectParams(absl::string_view t
     } else if (kv.first == "symbols" || kv.first == "sources") {
       const bool symbols = kv.first == "symbols";
       std::vector<std::string> names = SplitNameList(*value);
+      if (names.empty()) continue;  // "symbols=" alone means no filter, like its absence
       if (names.size() > max_symbols) {
         return Error("too_many_symbols",
                      absl::StrCat("'", kv.first, "' has ", names.size(), " entries; the limit is ", max_symbols));
@@ -168,6 +188,15 @@ std::variant<ConnectParams, ControlError> ParseConnectParams(absl::string_view t
       params.after_seq = seq;
     } else if (kv.first == "epoch") {
       params.epoch = *value;
+    } else if (kv.first == "history") {
+      if (!absl::SimpleAtoi(*value, &params.history) || params.history > max_history) {
+        return Error("invalid_query", absl::StrCat("'history' must be an integer from 0 to ", max_history));
+      }
+    } else if (kv.first == "max_rate") {
+      if (!absl::SimpleAtod(*value, &params.max_rate) || !(params.max_rate >= 0) ||
+          params.max_rate > kMaxRateLimit) {
+        return Error("invalid_query", absl::StrCat("'max_rate' must be a number from 0 to ", kMaxRateLimit));
+      }
     }
   }
   return params;

@@ -18,6 +18,10 @@ struct ControlRequest {
   // subscribe / unsubscribe
   std::vector<std::string> symbols;
   std::vector<std::string> sources;
+  // subscribe: how many recent prices per newly added symbol to send first
+  // (nullopt: the default), and the most deliveries per second (0: no limit).
+  std::optional<size_t> history;
+  std::optional<double> max_rate;
   // ping: echoed back when given, so a client can match replies.
   std::optional<std::string> id;
 };
@@ -32,7 +36,7 @@ struct ControlError {
 // Parses one text frame: the workshop's "/stats", or a JSON object with a
 // "type" of ping, stats, subscribe or unsubscribe. Never throws.
 std::variant<ControlRequest, ControlError> ParseControlMessage(absl::string_view text,
-                                                               size_t max_symbols);
+                                                               size_t max_symbols, size_t max_history);
 
 // What a client asked for in the WebSocket URL's query string.
 struct ConnectParams {
@@ -42,12 +46,17 @@ struct ConnectParams {
   std::optional<std::vector<std::string>> sources;
   std::optional<uint64_t> after_seq;  // resume
   std::string epoch;
+  size_t history = 0;     // recent prices per symbol sent after the snapshot
+  double max_rate = 0;    // deliveries per second at most; 0 = as they come
 };
 
 // Parses "/ws?protocol=v1&symbols=AAPL,MSFT&after_seq=12&epoch=…". Unknown
 // parameters are ignored (forward compatibility); bad values are errors.
 std::variant<ConnectParams, ControlError> ParseConnectParams(absl::string_view target,
-                                                             size_t max_symbols);
+                                                             size_t max_symbols, size_t max_history);
+
+// Highest max_rate a client may ask for (deliveries per second).
+inline constexpr double kMaxRateLimit = 1000;
 
 // "/", "/ws" (with any query) are WebSocket endpoints.
 bool IsWebSocketPath(absl::string_view target);

@@ -4,13 +4,19 @@
 
 namespace stockfeed::ws_gateway {
 
-FeedLog::FeedLog(size_t capacity) : capacity_(std::max<size_t>(capacity, 1)), frames_(capacity_) {}
+FeedLog::FeedLog(size_t capacity, size_t history_depth)
+    : capacity_(std::max<size_t>(capacity, 1)), frames_(capacity_), history_depth_(history_depth) {}
 
 uint64_t FeedLog::Append(FramePtr frame) {
   ++head_;
-  LatestEntry& latest = latest_[std::make_pair(frame->symbol(), frame->source())];
+  IndexedFrame& latest = latest_[std::make_pair(frame->symbol(), frame->source())];
   latest.index = head_;
   latest.frame = frame;
+  if (history_depth_ > 0) {
+    std::deque<IndexedFrame>& history = history_[frame->symbol()];
+    if (history.size() == history_depth_) history.pop_front();
+    history.push_back(IndexedFrame{frame, head_});
+  }
   frames_[head_ % capacity_] = std::move(frame);
   return head_;
 }
@@ -19,6 +25,7 @@ void FeedLog::StartEpoch(std::string epoch) {
   if (epoch == epoch_) return;
   epoch_ = std::move(epoch);
   latest_.clear();
+  history_.clear();
   MarkGap();
 }
 
@@ -41,15 +48,28 @@ std::optional<uint64_t> FeedLog::ResumeCursor(absl::string_view epoch, uint64_t 
 
 std::vector<FramePtr> FeedLog::Latest(uint64_t after, uint64_t up_to,
                                       absl::FunctionRef<bool(const Frame&)> wanted) const {
-  std::vector<const LatestEntry*> picked;
+  std::vector<const IndexedFrame*> picked;
   for (const auto& [key, latest] : latest_) {
     if (latest.index > after && latest.index <= up_to && wanted(*latest.frame)) picked.push_back(&latest);
   }
   std::sort(picked.begin(), picked.end(),
-            [](const LatestEntry* a, const LatestEntry* b) { return a->index < b->index; });
+            [](const IndexedFrame* a, const IndexedFrame* b) { return a->index < b->index; });
   std::vector<FramePtr> frames;
   frames.reserve(picked.size());
-  for (const LatestEntry* latest : picked) frames.push_back(latest->frame);
+  for (const IndexedFrame* latest : picked) frames.push_back(latest->frame);
+  return frames;
+}
+
+std::vector<FramePtr> FeedLog::History(size_t count, uint64_t up_to,
+                                       absl::FunctionRef<bool(const Frame&)> wanted) const {
+  std::vector<FramePtr> frames;
+  for (const auto& [symbol, history] : history_) {
+    const size_t first = frames.size();
+    for (auto entry = history.rbegin(); entry != history.rend() && frames.size() - first < count; ++entry) {
+      if (entry->index <= up_to && wanted(*entry->frame)) frames.push_back(entry->frame);
+    }
+    std::reverse(frames.begin() + static_cast<std::ptrdiff_t>(first), frames.end());
+  }
   return frames;
 }
 

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <utility>
@@ -22,7 +23,8 @@ namespace stockfeed::ws_gateway {
 // Single-threaded: owned and used by one shard's io thread.
 class FeedLog {
  public:
-  explicit FeedLog(size_t capacity);
+  // `history_depth`: prices kept per symbol for History().
+  FeedLog(size_t capacity, size_t history_depth);
 
   // Appends a price frame; returns its index (1, 2, 3, …).
   uint64_t Append(FramePtr frame);
@@ -48,8 +50,13 @@ class FeedLog {
   std::vector<FramePtr> Latest(uint64_t after, uint64_t up_to,
                                absl::FunctionRef<bool(const Frame&)> wanted) const;
 
+  // For each symbol, up to `count` of its most recent prices (any source)
+  // with index <= up_to that `wanted` accepts; oldest first within a symbol.
+  std::vector<FramePtr> History(size_t count, uint64_t up_to,
+                                absl::FunctionRef<bool(const Frame&)> wanted) const;
+
  private:
-  struct LatestEntry {
+  struct IndexedFrame {
     FramePtr frame;
     uint64_t index = 0;
   };
@@ -59,7 +66,9 @@ class FeedLog {
   uint64_t head_ = 0;
   uint64_t continuous_from_ = 1;  // first index of the current gap-free run
   std::string epoch_;
-  absl::flat_hash_map<std::pair<std::string, std::string>, LatestEntry> latest_;
+  absl::flat_hash_map<std::pair<std::string, std::string>, IndexedFrame> latest_;
+  const size_t history_depth_;
+  absl::flat_hash_map<std::string, std::deque<IndexedFrame>> history_;  // per symbol, oldest first
 };
 
 }  // namespace stockfeed::ws_gateway

@@ -32,6 +32,13 @@ absl::Status Validate(const GatewayConfig& config) {
   if (config.max_symbols_per_connection < 1 || config.max_symbols_per_connection > 100'000) {
     return OutOfRange("max_symbols", config.max_symbols_per_connection, 1, 100'000);
   }
+  if (config.send_buffer_bytes > (64u << 20)) {
+    return OutOfRange("send_buffer_bytes", config.send_buffer_bytes, 0, 64u << 20);
+  }
+  if (config.history_depth > 10'000) return OutOfRange("history_depth", config.history_depth, 0, 10'000);
+  if (!(config.control_rate > 0) || !(config.control_burst >= 1)) {
+    return absl::InvalidArgumentError("--control_rate must be > 0 and --control_burst >= 1");
+  }
   for (const auto& [flag, value] : {std::pair{"handshake_timeout", config.handshake_timeout},
                                     std::pair{"idle_timeout", config.idle_timeout},
                                     std::pair{"write_stall_timeout", config.write_stall_timeout},

@@ -24,12 +24,20 @@ struct GatewayConfig {
   // A client this many frames behind gets the latest value per
   // symbol/source instead of the backlog (conflation).
   size_t max_backlog = 4096;
+  // Kernel send buffer per client (SO_SNDBUF); 0 keeps the kernel's default.
+  // Smaller means slow clients are conflated sooner and cost less kernel memory.
+  size_t send_buffer_bytes = 0;
   // A write pending this long means the client stopped reading: disconnect.
   absl::Duration write_stall_timeout = absl::Seconds(15);
 
   size_t max_connections = 18000;
   size_t max_message_bytes = 4096;        // incoming frames; larger → close 1009
   size_t max_symbols_per_connection = 256;
+  // Prices kept per symbol for history requests; also the most a client may ask for.
+  size_t history_depth = 100;
+  // Control messages a client may send: a token bucket; beyond it, close 1008.
+  double control_rate = 20;
+  double control_burst = 40;
   absl::Duration handshake_timeout = absl::Seconds(10);
   // No frame from the client for half of this: ping; for all of it: close.
   absl::Duration idle_timeout = absl::Seconds(30);

@@ -119,6 +119,15 @@ std::string EncodeConflated(uint64_t skipped) {
   return out;
 }
 
+std::string EncodeHistory(const std::vector<absl::string_view>& prices) {
+  std::string out;
+  JsonWriter json(out);
+  json.BeginObject().String("type", "history").BeginArray("prices");
+  for (absl::string_view price : prices) json.RawElement(price);
+  json.EndArray().EndObject();
+  return out;
+}
+
 std::string EncodeSubscribed(const std::vector<std::string>& symbols,
                              const std::vector<std::string>& sources, uint64_t seq) {
   std::string out;

@@ -51,6 +51,10 @@ std::string EncodeResync(absl::string_view reason);
 // The client fell behind: `skipped` updates were replaced by latest values.
 std::string EncodeConflated(uint64_t skipped);
 
+// {"type":"history","prices":[…]}: recent prices, oldest first, sent before
+// live updates of newly subscribed symbols.
+std::string EncodeHistory(const std::vector<absl::string_view>& prices);
+
 std::string EncodeSubscribed(const std::vector<std::string>& symbols,
                              const std::vector<std::string>& sources, uint64_t seq);
 

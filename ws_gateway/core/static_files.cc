@@ -78,8 +78,8 @@ absl::string_view ContentTypeFor(absl::string_view path) {
   return "application/octet-stream";
 }
 
-absl::string_view CacheControlFor(absl::string_view path) {
-  if (absl::StrContains(path, "/vendor/")) return "public, max-age=86400";
+absl::string_view CacheControlFor(absl::string_view url_path) {
+  if (absl::StartsWith(url_path, "/vendor/")) return "public, max-age=86400";
   return "no-cache";
 }
 

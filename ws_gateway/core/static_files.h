@@ -16,8 +16,8 @@ std::optional<std::string> ResolveStaticPath(absl::string_view web_root, absl::s
 // Content-Type for a file name, by extension.
 absl::string_view ContentTypeFor(absl::string_view path);
 
-// Cache-Control: the page and scripts revalidate every load (they change with
-// each deploy); vendored libraries may be cached for a day.
-absl::string_view CacheControlFor(absl::string_view path);
+// Cache-Control for a URL path: the page and scripts revalidate every load
+// (they change with each deploy); /vendor/ libraries may be cached for a day.
+absl::string_view CacheControlFor(absl::string_view url_path);
 
 }  // namespace stockfeed::ws_gateway

@@ -20,21 +20,23 @@ std::vector<std::string> Sorted(bool all, const absl::flat_hash_set<std::string>
   return list;
 }
 
-std::optional<ControlError> RemoveNames(absl::string_view kind, const std::vector<std::string>& names,
-                                        bool& all, absl::flat_hash_set<std::string>& set) {
-  if (names.empty()) return std::nullopt;
+// Refused when removing single names from "all": subscribe to a list first.
+std::optional<ControlError> CheckRemovable(absl::string_view kind, const std::vector<std::string>& names,
+                                           bool all) {
+  if (names.empty() || Contains(names, kAll) || !all) return std::nullopt;
+  return ControlError{"invalid_message",
+                      absl::StrCat("subscribed to all ", kind, "; subscribe to a list before removing ",
+                                   "single ones, or unsubscribe from \"*\"")};
+}
+
+void RemoveNames(const std::vector<std::string>& names, bool& all, absl::flat_hash_set<std::string>& set) {
+  if (names.empty()) return;
   if (Contains(names, kAll)) {
     all = false;
     set.clear();
-    return std::nullopt;
-  }
-  if (all) {
-    return ControlError{"invalid_message",
-                        absl::StrCat("subscribed to all ", kind, "; subscribe to a list before removing ",
-                                     "single ones, or unsubscribe from \"*\"")};
+    return;
   }
   for (const std::string& name : names) set.erase(name);
-  return std::nullopt;
 }
 
 }  // namespace
@@ -87,8 +89,12 @@ std::optional<ControlError> Subscription::Add(const std::vector<std::string>& sy
 
 std::optional<ControlError> Subscription::Remove(const std::vector<std::string>& symbols,
                                                  const std::vector<std::string>& sources) {
-  if (auto error = RemoveNames("symbols", symbols, all_symbols_, symbols_)) return error;
-  return RemoveNames("sources", sources, all_sources_, sources_);
+  // Check both before changing either: a refused request changes nothing.
+  if (auto error = CheckRemovable("symbols", symbols, all_symbols_)) return error;
+  if (auto error = CheckRemovable("sources", sources, all_sources_)) return error;
+  RemoveNames(symbols, all_symbols_, symbols_);
+  RemoveNames(sources, all_sources_, sources_);
+  return std::nullopt;
 }
 
 std::vector<std::string> Subscription::SymbolList() const { return Sorted(all_symbols_, symbols_); }

@@ -2,6 +2,9 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
 
 #include "stockfeed/v1/price_feed.pb.h"
 
@@ -27,6 +30,9 @@ class UpstreamTracker {
  private:
   std::string epoch_;
   uint64_t last_seq_ = 0;
+  // Newest sequence passed on per symbol/source: a snapshot value is news
+  // when it is newer than that, even if older than last_seq_ (after a gap).
+  absl::flat_hash_map<std::pair<std::string, std::string>, uint64_t> key_seq_;
   bool in_snapshot_ = false;
 };
 

@@ -67,7 +67,7 @@ http::message_generator HandleRequest(const Request& request, const Shard& shard
   http::response<http::file_body> response{http::status::ok, request.version()};
   response.set(http::field::server, "stockfeed-ws-gateway");
   response.set(http::field::content_type, std::string(ContentTypeFor(*file)));
-  response.set(http::field::cache_control, std::string(CacheControlFor(*file)));
+  response.set(http::field::cache_control, std::string(CacheControlFor(path)));
   response.set("X-Content-Type-Options", "nosniff");
   response.keep_alive(request.keep_alive());
   if (request.method() == http::verb::head) {
@@ -157,7 +157,7 @@ void HttpSession::Upgrade() {
     return;
   }
   std::variant<ConnectParams, ControlError> params =
-      ParseConnectParams(target, shard_.config().max_symbols_per_connection);
+      ParseConnectParams(target, shard_.config().max_symbols_per_connection, shard_.config().history_depth);
   if (auto* error = std::get_if<ControlError>(&params)) {
     reject(http::status::bad_request, EncodeError(error->code, error->message));
     return;

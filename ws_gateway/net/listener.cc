@@ -57,6 +57,11 @@ void Listener::Accept() {
     }
     error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);  // replies must not wait for Nagle
+    if (shard.config().send_buffer_bytes > 0) {
+      socket.set_option(boost::asio::socket_base::send_buffer_size(
+                            static_cast<int>(shard.config().send_buffer_bytes)),
+                        ignored);
+    }
     boost::asio::post(shard.io(), [&shard, socket = std::move(socket)]() mutable {
       std::make_shared<HttpSession>(shard, std::move(socket))->Start();
     });

@@ -4,6 +4,7 @@
 
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "core/messages.h"
 #include "shard.h"
 #include "spdlog/spdlog.h"
@@ -18,6 +19,8 @@ namespace websocket = boost::beast::websocket;
 constexpr size_t kMaxChunksPerWrite = 64;
 // Replies a client may leave unread before it counts as flooding us.
 constexpr size_t kMaxQueuedChunks = 1024;
+// Recent prices per symbol sent on subscribe when the client does not say.
+constexpr size_t kDefaultHistory = 10;
 
 std::chrono::steady_clock::duration ToChrono(absl::Duration d) {
   return std::chrono::duration_cast<std::chrono::steady_clock::duration>(absl::ToChronoNanoseconds(d));
@@ -36,7 +39,10 @@ Session::Session(Shard& shard, tcp::socket socket, ConnectParams params, std::st
       ws_(std::move(socket)),
       peer_(std::move(peer)),
       params_(std::move(params)),
-      subscription_(params_.symbols, params_.sources) {}
+      subscription_(params_.symbols, params_.sources),
+      control_limiter_(shard.config().control_rate, shard.config().control_burst) {
+  SetMaxRate(params_.max_rate);
+}
 
 Session::~Session() {
   if (!registered_) return;
@@ -85,7 +91,8 @@ void Session::SendInitial() {
   };
   cursor_ = log.head();
   if (!params_.rich) {
-    // The workshop's dashboard expects plain price messages right away.
+    // The workshop's dashboard expects plain price messages right away. Rich
+  // clients always get a snapshot message, even an empty one.
     SendPrices(log.Latest(0, cursor_, wanted));
     return;
   }
@@ -101,10 +108,45 @@ void Session::SendInitial() {
                           : "the requested updates are no longer held"));
   }
   SendPrices(log.Latest(0, cursor_, wanted));
+  SendHistory(params_.history, wanted);
+}
+
+void Session::SendHistory(size_t count, absl::FunctionRef<bool(const Frame&)> wanted) {
+  if (count == 0) return;
+  const std::vector<FramePtr> history = shard_.log().History(count, cursor_, wanted);
+  if (history.empty()) return;
+  std::vector<absl::string_view> payloads;
+  payloads.reserve(history.size());
+  for (const FramePtr& frame : history) payloads.push_back(frame->payload());
+  Send(EncodeHistory(payloads));
+}
+
+void Session::SetMaxRate(double per_second) {
+  min_interval_ = per_second > 0 ? std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                       std::chrono::duration<double>(1.0 / per_second))
+                                 : std::chrono::steady_clock::duration::zero();
+}
+
+bool Session::RateAllowsDelivery() {
+  if (min_interval_ == std::chrono::steady_clock::duration::zero()) return true;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_delivery_ >= min_interval_) {
+    last_delivery_ = now;
+    return true;
+  }
+  if (!rate_timer_armed_) {
+    if (!rate_timer_) rate_timer_ = std::make_unique<boost::asio::steady_timer>(shard_.io());
+    rate_timer_armed_ = true;
+    rate_timer_->expires_at(last_delivery_ + min_interval_);
+    rate_timer_->async_wait([self = shared_from_this()](const error_code& ec) {
+      self->rate_timer_armed_ = false;
+      if (!ec) self->Pump();
+    });
+  }
+  return false;
 }
 
 void Session::SendPrices(const std::vector<FramePtr>& prices) {
-  if (prices.empty()) return;
   if (!params_.rich) {
     for (const FramePtr& frame : prices) ws_.next_layer().Queue(frame, frame->wire());
     shard_.CountSent(prices.size());
@@ -146,8 +188,16 @@ void Session::Pump() {
     return;
   }
   const FeedLog& log = shard_.log();
-  if (log.head() - cursor_ > shard_.config().max_backlog || cursor_ + 1 < log.tail()) Conflate();
-  QueueBacklog();
+  if (cursor_ == log.head()) return;
+  if (min_interval_ != std::chrono::steady_clock::duration::zero()) {
+    // Rate-limited clients get the latest value of what changed, at most
+    // max_rate times a second: they asked for conflation.
+    if (RateAllowsDelivery()) Conflate(/*announce=*/false);
+  } else if (log.head() - cursor_ > shard_.config().max_backlog || cursor_ + 1 < log.tail()) {
+    Conflate(/*announce=*/true);
+  } else {
+    QueueBacklog();
+  }
   socket.Flush();
 }
 
@@ -190,16 +240,18 @@ size_t Session::QueueBacklog() {
   return batch_.size();
 }
 
-void Session::Conflate() {
+void Session::Conflate(bool announce) {
   const FeedLog& log = shard_.log();
   const uint64_t skipped = log.head() - cursor_;
   std::vector<FramePtr> latest = log.Latest(cursor_, log.head(), [this](const Frame& frame) {
     return subscription_.Matches(frame.symbol(), frame.source());
   });
   cursor_ = log.head();
-  ++shard_.counters().conflations;
-  spdlog::debug("conflating slow client: peer={} skipped={} sent={}", peer_, skipped, latest.size());
-  if (params_.rich) Send(EncodeConflated(skipped));
+  if (announce) {
+    ++shard_.counters().conflations;
+    spdlog::debug("conflating slow client: peer={} skipped={} sent={}", peer_, skipped, latest.size());
+    if (params_.rich) Send(EncodeConflated(skipped));
+  }
   FrameSocket& socket = ws_.next_layer();
   for (const FramePtr& frame : latest) socket.Queue(frame, frame->wire());
   shard_.CountSent(latest.size());
@@ -230,8 +282,13 @@ void Session::OnRead(const error_code& ec, std::size_t bytes) {
 
 void Session::HandleText(absl::string_view text) {
   const GatewayConfig& config = shard_.config();
+  if (!control_limiter_.Allow(absl::Now())) {
+    Close(websocket::close_code::policy_error,
+          absl::StrCat("too many messages (limit ", config.control_rate, "/s)"));
+    return;
+  }
   std::variant<ControlRequest, ControlError> parsed =
-      ParseControlMessage(text, config.max_symbols_per_connection);
+      ParseControlMessage(text, config.max_symbols_per_connection, config.history_depth);
   if (auto* error = std::get_if<ControlError>(&parsed)) {
     Send(EncodeError(error->code, error->message));
     return;
@@ -262,13 +319,17 @@ void Session::HandleText(absl::string_view text) {
     Send(EncodeError(error->code, error->message));
     return;
   }
+  if (request.max_rate) SetMaxRate(*request.max_rate);
   const FeedLog& log = shard_.log();
   Send(EncodeSubscribed(subscription_.SymbolList(), subscription_.SourceList(), log.last_seq()));
-  // Latest values of what was just added; newer ones follow from the log.
-  SendPrices(log.Latest(0, cursor_, [&](const Frame& frame) {
+  // History and latest values of what was just added, up to the cursor;
+  // newer prices follow from the log, so nothing comes twice.
+  const auto added = [&](const Frame& frame) {
     return subscription_.Matches(frame.symbol(), frame.source()) &&
            !before.Matches(frame.symbol(), frame.source());
-  }));
+  };
+  SendHistory(std::min(request.history.value_or(kDefaultHistory), config.history_depth), added);
+  SendPrices(log.Latest(0, cursor_, added));
 }
 
 void Session::Close(websocket::close_code code, std::string reason) {

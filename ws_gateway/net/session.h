@@ -5,12 +5,14 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
 #include "core/control_message.h"
+#include "core/rate_limiter.h"
 #include "core/subscription.h"
 #include "frame_socket.h"
 
@@ -46,7 +48,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void HandleText(absl::string_view text);
   void Send(std::string message);
   void SendPrices(const std::vector<FramePtr>& prices);
-  void Conflate();
+  void SendHistory(size_t count, absl::FunctionRef<bool(const Frame&)> wanted);
+  void SetMaxRate(double per_second);
+  // With a max rate: true when a delivery may go out now; otherwise arms a
+  // timer that pumps again when it may.
+  bool RateAllowsDelivery();
+  void Conflate(bool announce);
   size_t QueueBacklog();
   void Abort(absl::string_view why);
 
@@ -64,6 +71,13 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closing_ = false;
   bool registered_ = false;
   std::vector<FramePtr> batch_;  // reused for every write: no allocation per write
+  RateLimiter control_limiter_;
+  // Client-chosen max rate: deliveries at least this far apart, each
+  // carrying the latest value of what changed. Zero: no limit.
+  std::chrono::steady_clock::duration min_interval_{};
+  std::chrono::steady_clock::time_point last_delivery_{};
+  std::unique_ptr<boost::asio::steady_timer> rate_timer_;  // only for rate-limited clients
+  bool rate_timer_armed_ = false;
 };
 
 }  // namespace stockfeed::ws_gateway

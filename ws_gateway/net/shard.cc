@@ -11,7 +11,7 @@ Shard::Shard(int index, const GatewayConfig& config, GatewayCounters& counters, 
       config_(config),
       counters_(counters),
       stats_(std::move(stats)),
-      log_(config.log_capacity),
+      log_(config.log_capacity, config.history_depth),
       status_frame_(Frame::Message(EncodeStatus(UpstreamState::kConnecting, "connecting to the price service"))) {}
 
 Shard::~Shard() { Stop(); }

@@ -42,8 +42,13 @@ struct WsClient::Impl {
   }
 };
 
-WsClient::WsClient(int port, const std::string& target) : impl_(std::make_unique<Impl>()) {
+WsClient::WsClient(int port, const std::string& target, int receive_buffer_bytes)
+    : impl_(std::make_unique<Impl>()) {
   tcp::endpoint endpoint(net::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port));
+  impl_->ws.next_layer().open(tcp::v4());
+  if (receive_buffer_bytes > 0) {
+    impl_->ws.next_layer().set_option(net::socket_base::receive_buffer_size(receive_buffer_bytes));
+  }
   impl_->ws.next_layer().connect(endpoint);
   impl_->ws.handshake("127.0.0.1:" + std::to_string(port), target);
 }

@@ -12,8 +12,9 @@ namespace stockfeed::testing {
 // A blocking WebSocket test client with timeouts on every call.
 class WsClient {
  public:
-  // Connects to ws://127.0.0.1:port<target>; throws on failure.
-  WsClient(int port, const std::string& target = "/");
+  // Connects to ws://127.0.0.1:port<target>; throws on failure. A small
+  // `receive_buffer_bytes` makes a client that stops reading stall quickly.
+  WsClient(int port, const std::string& target = "/", int receive_buffer_bytes = 0);
   ~WsClient();
 
   void Send(const std::string& text);

@@ -1,0 +1,167 @@
+// The gateway's protocol for real clients (docs/protocol.md): history,
+// max rate, limits, heartbeats and slow consumers, against the real binaries.
+#include <string>
+#include <thread>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "support/system.h"
+#include "support/ws_client.h"
+
+namespace stockfeed::testing {
+namespace {
+
+namespace json = boost::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+bool IsType(const json::value& value, const char* type) {
+  return value.is_object() && value.as_object().contains("type") && value.as_object().at("type") == type;
+}
+uint64_t Seq(const json::object& price) { return price.at("seq").to_number<uint64_t>(); }
+
+void WaitReady(System& system) {
+  ASSERT_TRUE(Eventually([&] { return HttpGet(system.gateway_port(), "/readyz").status == 200; }, seconds(15)))
+      << system.gateway().Log();
+}
+
+int ActiveConnections(int port) {
+  const std::string body = HttpGet(port, "/stats").body;
+  return json::parse(body).as_object().at("active_connections").to_number<int>();
+}
+
+TEST(ProtocolTest, SubscribeSendsHistoryOldestFirstBeforeLiveUpdates) {
+  System system({.rate = 100});
+  WaitReady(system);
+  std::this_thread::sleep_for(milliseconds(1500));  // let some history accumulate
+
+  WsClient client(system.gateway_port(), "/ws?protocol=v1&symbols=MSFT");
+  ASSERT_TRUE(client.ReadUntilType("snapshot"));
+  client.Send(R"({"type":"subscribe","symbols":["AAPL"],"history":5})");
+  ASSERT_TRUE(client.ReadUntilType("subscribed"));
+  std::optional<json::object> history = client.ReadUntilType("history");
+  ASSERT_TRUE(history);
+  const json::array& prices = history->at("prices").as_array();
+  ASSERT_EQ(prices.size(), 5u) << json::serialize(*history);
+  uint64_t last = 0;
+  for (const json::value& price : prices) {
+    EXPECT_EQ(price.as_object().at("symbol"), "AAPL");
+    EXPECT_GT(Seq(price.as_object()), last) << "history must be oldest first";
+    last = Seq(price.as_object());
+  }
+  // Live AAPL prices that follow are newer than the history.
+  for (int seen = 0; seen < 3;) {
+    std::optional<json::value> message = client.ReadJson();
+    ASSERT_TRUE(message);
+    if (!IsType(*message, "price") || message->as_object().at("symbol") != "AAPL") continue;
+    EXPECT_GT(Seq(message->as_object()), last);
+    ++seen;
+  }
+
+  client.Send(R"({"type":"subscribe","symbols":["NVDA"],"history":101})");
+  std::optional<json::object> error = client.ReadUntilType("error");
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->at("code"), "invalid_message");
+}
+
+TEST(ProtocolTest, MaxRateConflatesToTheLatestValuesAtMostThatOften) {
+  System system({.rate = 400});
+  WaitReady(system);
+  WsClient client(system.gateway_port(), "/ws?protocol=v1&max_rate=2");
+  ASSERT_TRUE(client.ReadUntilType("snapshot"));
+  int prices = 0;
+  const auto end = std::chrono::steady_clock::now() + seconds(2);
+  while (std::chrono::steady_clock::now() < end) {
+    std::optional<json::value> message = client.ReadJson(seconds(2));
+    ASSERT_TRUE(message);
+    if (IsType(*message, "price")) ++prices;
+  }
+  // Unlimited, 2 s at 400/s would be ~800 prices; at 2 deliveries/s of at
+  // most one price per symbol/source (12 pairs) it is at most ~5 x 12.
+  EXPECT_GT(prices, 0);
+  EXPECT_LE(prices, 60);
+}
+
+TEST(ProtocolTest, ControlMessageFloodClosesWith1008) {
+  System system({.gateway_args = {"--control_rate=5", "--control_burst=10"}});
+  WaitReady(system);
+  WsClient client(system.gateway_port(), "/ws?protocol=v1");
+  ASSERT_TRUE(client.ReadUntilType("connected"));
+  for (int i = 0; i < 50; ++i) client.Send(R"({"type":"ping"})");
+  while (client.Read(seconds(5))) {
+  }
+  EXPECT_EQ(client.close_code(), 1008);
+}
+
+TEST(ProtocolTest, BadConnectParametersAreRefusedWithHttp400AndAReason) {
+  System system;
+  WaitReady(system);
+  for (const char* target : {"/ws?protocol=v9", "/ws?symbols=bad%20symbol", "/ws?after_seq=-1",
+                             "/ws?history=1000", "/ws?max_rate=abc", "/ws?symbols=%zz"}) {
+    EXPECT_THROW(WsClient(system.gateway_port(), target), std::exception) << target;
+  }
+  EXPECT_THROW(WsClient(system.gateway_port(), "/elsewhere"), std::exception);
+  EXPECT_EQ(ActiveConnections(system.gateway_port()), 0);
+}
+
+TEST(ProtocolTest, IdleClientsArePingedAndThoseThatDoNotAnswerAreClosed) {
+  System system({.rate = 1, .gateway_args = {"--idle_timeout=1s"}});
+  WaitReady(system);
+  WsClient reader(system.gateway_port(), "/ws?protocol=v1&symbols=NONE");
+  WsClient silent(system.gateway_port(), "/ws?protocol=v1&symbols=NONE");
+  ASSERT_TRUE(silent.ReadUntilType("snapshot"));
+  // The reader keeps a read pending, so it answers the server's pings.
+  const auto end = std::chrono::steady_clock::now() + milliseconds(3500);
+  while (std::chrono::steady_clock::now() < end) {
+    std::optional<std::string> message = reader.Read(milliseconds(200));
+    if (!message) break;  // a timeout ends this client's reads; only the count below matters
+  }
+  // The silent client answered nothing for 3.5 s, well past the timeout.
+  EXPECT_TRUE(Eventually([&] { return ActiveConnections(system.gateway_port()) <= 1; }, seconds(5)));
+  EXPECT_FALSE(silent.Read(seconds(2)).has_value());
+}
+
+TEST(ProtocolTest, AStalledReaderIsConflatedThenDroppedWhileHealthyClientsStayContinuous) {
+  System system({.rate = 3000,
+                 .gateway_args = {"--send_buffer_bytes=16384", "--max_backlog=500", "--write_stall_timeout=2s"}});
+  WaitReady(system);
+  WsClient stalled(system.gateway_port(), "/ws?protocol=v1", /*receive_buffer_bytes=*/4096);
+  ASSERT_TRUE(stalled.ReadUntilType("connected"));
+  WsClient paused(system.gateway_port(), "/ws?protocol=v1", /*receive_buffer_bytes=*/4096);
+  ASSERT_TRUE(paused.ReadUntilType("connected"));
+  WsClient healthy(system.gateway_port(), "/ws?protocol=v1&batch=1");
+
+  // The healthy client reads everything, with no gap, while the others stall.
+  uint64_t last = 0, received = 0;
+  const auto end = std::chrono::steady_clock::now() + milliseconds(1500);
+  while (std::chrono::steady_clock::now() < end) {
+    std::optional<json::value> frame = healthy.ReadJson();
+    ASSERT_TRUE(frame);
+    const json::array items = frame->is_array() ? frame->as_array() : json::array{*frame};
+    for (const json::value& item : items) {
+      if (!IsType(item, "price") || item.as_object().contains("snapshot")) continue;
+      const uint64_t seq = Seq(item.as_object());
+      if (last != 0) {
+        ASSERT_EQ(seq, last + 1) << "healthy client saw a gap";
+      }
+      last = seq;
+      ++received;
+    }
+  }
+  EXPECT_GT(received, 2000u);
+
+  // The paused client resumes reading: it is told it was conflated, then
+  // continues from the latest values rather than the stale backlog.
+  std::optional<json::object> conflated = paused.ReadUntilType("conflated", seconds(10));
+  ASSERT_TRUE(conflated);
+  EXPECT_GT(conflated->at("skipped").to_number<uint64_t>(), 500u);
+
+  // The stalled client never reads: past --write_stall_timeout it is dropped.
+  EXPECT_TRUE(Eventually([&] { return ActiveConnections(system.gateway_port()) == 2; }, seconds(10)))
+      << ActiveConnections(system.gateway_port());
+  EXPECT_NE(system.gateway().Log().find("client stopped reading"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace stockfeed::testing
