@@ -48,7 +48,7 @@ struct Gateway::Parts {
     }
     if (verdict.gap) Broadcast(FeedEvent::Gap());
     const FramePtr frame = Frame::Price(EncodePrice(update, verdict.snapshot), update.sequence(),
-                                        update.symbol(), update.source());
+                                        update.symbol(), update.source(), config.permessage_deflate);
     for (size_t i = 0; i < shards.size(); ++i) {
       FramePtr copy = i + 1 == shards.size() ? frame : std::make_shared<const Frame>(*frame);
       shards[i]->Deliver(FeedEvent::Price(std::move(copy)));

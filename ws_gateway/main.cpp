@@ -36,6 +36,8 @@ ABSL_FLAG(absl::Duration, idle_timeout, absl::Seconds(30),
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(5), "on SIGTERM, wait this long for clients to close");
 ABSL_FLAG(absl::Duration, upstream_backoff_initial, absl::Milliseconds(100), "first upstream reconnect delay");
 ABSL_FLAG(absl::Duration, upstream_backoff_max, absl::Seconds(5), "longest upstream reconnect delay");
+ABSL_FLAG(bool, permessage_deflate, false,
+          "offer WebSocket compression (RFC 7692); prices are compressed once per update");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error or off");
 
 namespace {
@@ -86,6 +88,7 @@ int main(int argc, char** argv) {
   config.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   config.max_symbols_per_connection = absl::GetFlag(FLAGS_max_symbols);
   config.history_depth = absl::GetFlag(FLAGS_history_depth);
+  config.permessage_deflate = absl::GetFlag(FLAGS_permessage_deflate);
   config.control_rate = absl::GetFlag(FLAGS_control_rate);
   config.control_burst = absl::GetFlag(FLAGS_control_burst);
   config.handshake_timeout = absl::GetFlag(FLAGS_handshake_timeout);

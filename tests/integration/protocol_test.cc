@@ -163,5 +163,36 @@ TEST(ProtocolTest, AStalledReaderIsConflatedThenDroppedWhileHealthyClientsStayCo
   EXPECT_NE(system.gateway().Log().find("client stopped reading"), std::string::npos);
 }
 
+TEST(ProtocolTest, PermessageDeflateIsNegotiatedOnlyWhenEnabledAndDecodes) {
+  System plain;
+  WaitReady(plain);
+  WsClient uncompressed(plain.gateway_port(), "/", 0, /*offer_deflate=*/true);
+  EXPECT_EQ(uncompressed.extensions(), "") << "compression is off by default";
+
+  System compressed({.gateway_args = {"--permessage_deflate"}});
+  WaitReady(compressed);
+  for (const char* target : {"/", "/ws?protocol=v1&batch=1"}) {
+    WsClient client(compressed.gateway_port(), target, 0, /*offer_deflate=*/true);
+    EXPECT_NE(client.extensions().find("permessage-deflate"), std::string::npos);
+    EXPECT_NE(client.extensions().find("server_no_context_takeover"), std::string::npos);
+    uint64_t last = 0;
+    for (int live = 0; live < 20;) {
+      std::optional<json::value> message = client.ReadJson();
+      ASSERT_TRUE(message) << target;
+      if (!IsType(*message, "price") || message->as_object().contains("snapshot")) continue;
+      const uint64_t seq = Seq(message->as_object());
+      if (last != 0) {
+        EXPECT_EQ(seq, last + 1) << target;
+      }
+      last = seq;
+      ++live;
+    }
+  }
+  // A client that does not offer it still gets plain frames from the same gateway.
+  WsClient no_offer(compressed.gateway_port());
+  EXPECT_EQ(no_offer.extensions(), "");
+  EXPECT_TRUE(no_offer.ReadUntilType("price"));
+}
+
 }  // namespace
 }  // namespace stockfeed::testing

@@ -1,9 +1,11 @@
 #include "frame.h"
 
+#include "deflate.h"
+
 namespace stockfeed::ws_gateway {
 
-size_t EncodeTextFrameHeader(uint64_t payload_size, char* out) {
-  out[0] = static_cast<char>(0x81);  // FIN + opcode 1 (text)
+size_t EncodeTextFrameHeader(uint64_t payload_size, char* out, bool compressed) {
+  out[0] = static_cast<char>(compressed ? 0xC1 : 0x81);  // FIN (+ RSV1) + opcode 1 (text)
   if (payload_size < 126) {
     out[1] = static_cast<char>(payload_size);
     return 2;
@@ -30,8 +32,17 @@ Frame::Frame(absl::string_view payload, uint64_t seq, absl::string_view symbol, 
 }
 
 std::shared_ptr<const Frame> Frame::Price(std::string payload, uint64_t seq, absl::string_view symbol,
-                                          absl::string_view source) {
-  return std::make_shared<const Frame>(payload, seq, symbol, source);
+                                          absl::string_view source, bool deflate) {
+  auto frame = std::make_shared<Frame>(payload, seq, symbol, source);
+  if (deflate) {
+    const std::string compressed = DeflateMessage(payload);
+    char header[10];
+    const size_t header_size = EncodeTextFrameHeader(compressed.size(), header, /*compressed=*/true);
+    frame->deflated_.reserve(header_size + compressed.size());
+    frame->deflated_.append(header, header_size);
+    frame->deflated_.append(compressed);
+  }
+  return frame;
 }
 
 std::shared_ptr<const Frame> Frame::Message(absl::string_view payload) {

@@ -14,9 +14,10 @@ namespace stockfeed::ws_gateway {
 // also splice the payload into a batch array without copying.
 class Frame {
  public:
-  // A price frame carries what sessions filter and conflate on.
+  // A price frame carries what sessions filter and conflate on. With
+  // `deflate`, it also carries its permessage-deflate form, compressed once.
   static std::shared_ptr<const Frame> Price(std::string payload, uint64_t seq, absl::string_view symbol,
-                                            absl::string_view source);
+                                            absl::string_view source, bool deflate = false);
   // Any other message (welcome, status, replies).
   static std::shared_ptr<const Frame> Message(absl::string_view payload);
 
@@ -27,6 +28,9 @@ class Frame {
   }
   // The payload followed by ',', for all but the last element of a batch.
   absl::string_view payload_and_comma() const { return absl::string_view(bytes_).substr(header_size_); }
+  // The complete compressed frame (RSV1 set) for clients that negotiated
+  // permessage-deflate; empty when not prepared.
+  absl::string_view deflated_wire() const { return deflated_; }
 
   bool is_price() const { return seq_ != 0; }
   uint64_t seq() const { return seq_; }
@@ -37,6 +41,7 @@ class Frame {
 
  private:
   std::string bytes_;
+  std::string deflated_;
   uint8_t header_size_ = 0;
   uint64_t seq_ = 0;
   std::string symbol_;
@@ -47,6 +52,7 @@ using FramePtr = std::shared_ptr<const Frame>;
 
 // Writes the header of an unmasked, final text frame of `payload_size` bytes
 // (RFC 6455 §5.2) into `out`, which must hold 10 bytes. Returns its length.
-size_t EncodeTextFrameHeader(uint64_t payload_size, char* out);
+// `compressed` sets RSV1, which marks a permessage-deflate message.
+size_t EncodeTextFrameHeader(uint64_t payload_size, char* out, bool compressed = false);
 
 }  // namespace stockfeed::ws_gateway

@@ -33,6 +33,8 @@ struct GatewayConfig {
   size_t max_connections = 18000;
   size_t max_message_bytes = 4096;        // incoming frames; larger → close 1009
   size_t max_symbols_per_connection = 256;
+  // Offer permessage-deflate; prices are then compressed once per update.
+  bool permessage_deflate = false;
   // Prices kept per symbol for history requests; also the most a client may ask for.
   size_t history_depth = 100;
   // Control messages a client may send: a token bucket; beyond it, close 1008.

@@ -5,6 +5,8 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+#include "core/deflate.h"
 #include "core/messages.h"
 #include "shard.h"
 #include "spdlog/spdlog.h"
@@ -59,8 +61,22 @@ void Session::Start(boost::beast::http::request<boost::beast::http::string_body>
   timeouts.idle_timeout = ToChrono(config.idle_timeout);
   timeouts.keep_alive_pings = true;  // ping at half the idle timeout
   ws_.set_option(timeouts);
-  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& response) {
+  if (config.permessage_deflate) {
+    // No context takeover and the smallest window: each price is compressed
+    // once for everybody (core/deflate.h).
+    websocket::permessage_deflate deflate;
+    deflate.server_enable = true;
+    deflate.server_no_context_takeover = true;
+    deflate.server_max_window_bits = kDeflateWindowBits;
+    ws_.set_option(deflate);
+  }
+  // Beast has negotiated the extensions when it calls the decorator.
+  ws_.set_option(websocket::stream_base::decorator([this](websocket::response_type& response) {
     response.set(boost::beast::http::field::server, "stockfeed-ws-gateway");
+    const auto extensions = response.find(boost::beast::http::field::sec_websocket_extensions);
+    deflate_ = extensions != response.end() &&
+               absl::StrContains(absl::string_view(extensions->value().data(), extensions->value().size()),
+                                 "permessage-deflate");
   }));
   ws_.read_message_max(config.max_message_bytes);
   ws_.async_accept(request, [self = shared_from_this()](const error_code& ec) { self->OnAccept(ec); });
@@ -148,7 +164,7 @@ bool Session::RateAllowsDelivery() {
 
 void Session::SendPrices(const std::vector<FramePtr>& prices) {
   if (!params_.rich) {
-    for (const FramePtr& frame : prices) ws_.next_layer().Queue(frame, frame->wire());
+    for (const FramePtr& frame : prices) ws_.next_layer().Queue(frame, WireOf(*frame));
     shard_.CountSent(prices.size());
     ws_.next_layer().Flush();
     return;
@@ -220,8 +236,10 @@ size_t Session::QueueBacklog() {
   }
   if (batch_.empty()) return 0;
 
-  if (!params_.batch || batch_.size() == 1) {
-    for (FramePtr& frame : batch_) socket.Queue(frame, frame->wire());
+  // Compressed frames are shared as they are; batching them would mean
+  // compressing per client, so compressed clients get one price per frame.
+  if (deflate_ || !params_.batch || batch_.size() == 1) {
+    for (FramePtr& frame : batch_) socket.Queue(frame, WireOf(*frame));
   } else {
     // One text frame holding a JSON array spliced from the shared payloads.
     size_t payload_size = 1;  // '['
@@ -253,7 +271,7 @@ void Session::Conflate(bool announce) {
     if (params_.rich) Send(EncodeConflated(skipped));
   }
   FrameSocket& socket = ws_.next_layer();
-  for (const FramePtr& frame : latest) socket.Queue(frame, frame->wire());
+  for (const FramePtr& frame : latest) socket.Queue(frame, WireOf(*frame));
   shard_.CountSent(latest.size());
 }
 

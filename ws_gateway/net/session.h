@@ -56,6 +56,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void Conflate(bool announce);
   size_t QueueBacklog();
   void Abort(absl::string_view why);
+  // The bytes of `frame` for this client: compressed when it negotiated that.
+  absl::string_view WireOf(const Frame& frame) const {
+    return deflate_ && !frame.deflated_wire().empty() ? frame.deflated_wire() : frame.wire();
+  }
 
   friend class Shard;
 
@@ -70,6 +74,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool open_ = false;
   bool closing_ = false;
   bool registered_ = false;
+  bool deflate_ = false;  // permessage-deflate negotiated: send compressed price frames
   std::vector<FramePtr> batch_;  // reused for every write: no allocation per write
   RateLimiter control_limiter_;
   // Client-chosen max rate: deliveries at least this far apart, each

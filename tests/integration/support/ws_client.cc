@@ -23,6 +23,7 @@ struct WsClient::Impl {
   websocket::stream<tcp::socket> ws{io};
   beast::flat_buffer buffer;
   bool closed = false;
+  std::string extensions;
 
   // Runs the io_context until `done` or the timeout; cancels on timeout.
   bool RunUntil(const bool& done, std::chrono::milliseconds timeout) {
@@ -42,7 +43,7 @@ struct WsClient::Impl {
   }
 };
 
-WsClient::WsClient(int port, const std::string& target, int receive_buffer_bytes)
+WsClient::WsClient(int port, const std::string& target, int receive_buffer_bytes, bool offer_deflate)
     : impl_(std::make_unique<Impl>()) {
   tcp::endpoint endpoint(net::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port));
   impl_->ws.next_layer().open(tcp::v4());
@@ -50,7 +51,14 @@ WsClient::WsClient(int port, const std::string& target, int receive_buffer_bytes
     impl_->ws.next_layer().set_option(net::socket_base::receive_buffer_size(receive_buffer_bytes));
   }
   impl_->ws.next_layer().connect(endpoint);
-  impl_->ws.handshake("127.0.0.1:" + std::to_string(port), target);
+  if (offer_deflate) {
+    websocket::permessage_deflate deflate;
+    deflate.client_enable = true;
+    impl_->ws.set_option(deflate);
+  }
+  websocket::response_type response;
+  impl_->ws.handshake(response, "127.0.0.1:" + std::to_string(port), target);
+  impl_->extensions = std::string(response[beast::http::field::sec_websocket_extensions]);
 }
 
 WsClient::~WsClient() = default;
@@ -112,6 +120,8 @@ std::optional<boost::json::object> WsClient::ReadUntilType(const std::string& ty
 int WsClient::close_code() const { return static_cast<int>(impl_->ws.reason().code); }
 
 bool WsClient::closed() const { return impl_->closed; }
+
+const std::string& WsClient::extensions() const { return impl_->extensions; }
 
 void WsClient::Close() {
   beast::error_code ignored;

@@ -14,7 +14,9 @@ class WsClient {
  public:
   // Connects to ws://127.0.0.1:port<target>; throws on failure. A small
   // `receive_buffer_bytes` makes a client that stops reading stall quickly.
-  WsClient(int port, const std::string& target = "/", int receive_buffer_bytes = 0);
+  // `offer_deflate` offers permessage-deflate, as browsers do.
+  WsClient(int port, const std::string& target = "/", int receive_buffer_bytes = 0,
+           bool offer_deflate = false);
   ~WsClient();
 
   void Send(const std::string& text);
@@ -29,6 +31,8 @@ class WsClient {
   // After the server closed: its close code (0 if none yet).
   int close_code() const;
   bool closed() const;
+  // The server's Sec-WebSocket-Extensions answer.
+  const std::string& extensions() const;
   void Close();
 
  private:
