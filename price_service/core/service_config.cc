@@ -1,28 +1,11 @@
 #include "service_config.h"
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "stockfeed/common/symbols.h"
 
 namespace stockfeed::price_service {
 namespace {
 
 constexpr double kMaxRate = 10'000'000;
-
-absl::Status ValidateNames(absl::string_view flag, const std::vector<std::string>& names,
-                           absl::Status (*validate)(absl::string_view)) {
-  if (names.empty()) return absl::InvalidArgumentError(absl::StrCat("--", flag, " is empty"));
-  absl::flat_hash_set<absl::string_view> seen;
-  for (const std::string& name : names) {
-    if (absl::Status status = validate(name); !status.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", status.message()));
-    }
-    if (!seen.insert(name).second) {
-      return absl::InvalidArgumentError(absl::StrCat("--", flag, ": '", name, "' given twice"));
-    }
-  }
-  return absl::OkStatus();
-}
 
 }  // namespace
 
@@ -39,12 +22,7 @@ absl::string_view SourceKindName(SourceKind kind) {
 
 absl::Status Validate(const ServiceConfig& config) {
   if (config.source == SourceKind::kSimulator) {
-    if (absl::Status s = ValidateNames("symbols", config.simulator.symbols, ValidateSymbol); !s.ok()) {
-      return s;
-    }
-    if (absl::Status s = ValidateNames("sources", config.simulator.sources, ValidateSource); !s.ok()) {
-      return s;
-    }
+    if (absl::Status s = ValidateNames(config.simulator); !s.ok()) return s;
     if (!(config.rate > 0 && config.rate <= kMaxRate)) {
       return absl::InvalidArgumentError(
           absl::StrCat("--rate=", config.rate, " must be > 0 and <= ", kMaxRate));

@@ -3,8 +3,12 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include "absl/strings/string_view.h"
 #include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "stockfeed/common/symbols.h"
 
 namespace stockfeed::price_service {
 namespace {
@@ -19,7 +23,27 @@ constexpr double kMinPrice = 0.01;
 
 double RoundToCents(double price) { return std::max(kMinPrice, std::round(price * 100.0) / 100.0); }
 
+absl::Status ValidateNameList(absl::string_view flag, const std::vector<std::string>& names,
+                              absl::Status (*validate)(absl::string_view)) {
+  if (names.empty()) return absl::InvalidArgumentError(absl::StrCat("--", flag, " is empty"));
+  absl::flat_hash_set<absl::string_view> seen;
+  for (const std::string& name : names) {
+    if (absl::Status status = validate(name); !status.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", status.message()));
+    }
+    if (!seen.insert(name).second) {
+      return absl::InvalidArgumentError(absl::StrCat("--", flag, ": '", name, "' given twice"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+absl::Status ValidateNames(const SimulatorConfig& config) {
+  if (absl::Status s = ValidateNameList("symbols", config.symbols, ValidateSymbol); !s.ok()) return s;
+  return ValidateNameList("sources", config.sources, ValidateSource);
+}
 
 double PriceSimulator::StartingPrice(const std::string& symbol) {
   static constexpr std::array<std::pair<absl::string_view, double>, 12> kKnown = {{

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "stockfeed/v1/price_feed.pb.h"
 
 namespace stockfeed::price_service {
@@ -16,6 +17,10 @@ struct SimulatorConfig {
   double volatility = 0.4;
   uint64_t seed = 1;
 };
+
+// Checks the symbol and source lists (syntax, non-empty, no repeats); the
+// error names the flag (--symbols, --sources).
+absl::Status ValidateNames(const SimulatorConfig& config);
 
 // Generates realistic prices: each symbol follows a geometric Brownian motion
 // (log-normal steps scaled by the time since its last step, so prices stay

@@ -5,13 +5,11 @@
 #include <thread>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "feeder/csv_prices.h"
 #include "feeder/price_writer.h"
 #include "spdlog/spdlog.h"
-#include "stockfeed/common/symbols.h"
 
 namespace stockfeed::feeder {
 namespace {
@@ -92,21 +90,6 @@ absl::Status Replay(const FeederConfig& config, PriceWriter& writer, const std::
   return absl::OkStatus();
 }
 
-absl::Status ValidateNames(absl::string_view flag, const std::vector<std::string>& names,
-                           absl::Status (*validate)(absl::string_view)) {
-  if (names.empty()) return absl::InvalidArgumentError(absl::StrCat("--", flag, " is empty"));
-  absl::flat_hash_set<std::string> seen;
-  for (const std::string& name : names) {
-    if (absl::Status s = validate(name); !s.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", s.message()));
-    }
-    if (!seen.insert(name).second) {
-      return absl::InvalidArgumentError(absl::StrCat("--", flag, ": '", name, "' given twice"));
-    }
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::StatusOr<FeedMode> ParseFeedMode(absl::string_view text) {
@@ -121,8 +104,7 @@ absl::Status Validate(const FeederConfig& config) {
     return absl::InvalidArgumentError("--database_url (or $DATABASE_URL) is empty");
   }
   if (config.mode == FeedMode::kSimulate) {
-    if (absl::Status s = ValidateNames("symbols", config.simulator.symbols, ValidateSymbol); !s.ok()) return s;
-    if (absl::Status s = ValidateNames("sources", config.simulator.sources, ValidateSource); !s.ok()) return s;
+    if (absl::Status s = price_service::ValidateNames(config.simulator); !s.ok()) return s;
     if (!(config.rate > 0 && config.rate <= 1'000'000)) {
       return absl::InvalidArgumentError(absl::StrCat("--rate=", config.rate, " must be > 0 and <= 1000000"));
     }

@@ -18,9 +18,6 @@ namespace json = boost::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-bool IsType(const json::value& value, const char* type) {
-  return value.is_object() && value.as_object().contains("type") && value.as_object().at("type") == type;
-}
 
 bool WaitUntilReady(int port) {
   return Eventually([port] { return HttpGet(port, "/readyz").status == 200; }, seconds(15));
@@ -37,7 +34,6 @@ void ExpectPriceShape(const json::object& price) {
   EXPECT_EQ(price.at("timestamp").as_int64(), event_time_us / 1'000'000);
 }
 
-uint64_t Seq(const json::object& price) { return price.at("seq").to_number<uint64_t>(); }
 
 class GatewayTest : public ::testing::Test {
  protected:

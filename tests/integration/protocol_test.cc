@@ -16,10 +16,6 @@ namespace json = boost::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-bool IsType(const json::value& value, const char* type) {
-  return value.is_object() && value.as_object().contains("type") && value.as_object().at("type") == type;
-}
-uint64_t Seq(const json::object& price) { return price.at("seq").to_number<uint64_t>(); }
 
 void WaitReady(System& system) {
   ASSERT_TRUE(Eventually([&] { return HttpGet(system.gateway_port(), "/readyz").status == 200; }, seconds(15)))

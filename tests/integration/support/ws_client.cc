@@ -128,6 +128,12 @@ void WsClient::Close() {
   impl_->ws.close(websocket::close_code::normal, ignored);
 }
 
+bool IsType(const boost::json::value& value, const char* type) {
+  return value.is_object() && value.as_object().contains("type") && value.as_object().at("type") == type;
+}
+
+uint64_t Seq(const boost::json::object& price) { return price.at("seq").to_number<uint64_t>(); }
+
 HttpResult HttpGet(int port, const std::string& target) {
   net::io_context io;
   beast::tcp_stream stream(io);

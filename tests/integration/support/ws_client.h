@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,6 +40,11 @@ class WsClient {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// A JSON object whose "type" is `type`.
+bool IsType(const boost::json::value& value, const char* type);
+// A price object's "seq".
+uint64_t Seq(const boost::json::object& price);
 
 struct HttpResult {
   int status = 0;
