@@ -239,7 +239,10 @@ size_t Session::QueueBacklog() {
   // Compressed frames are shared as they are; batching them would mean
   // compressing per client, so compressed clients get one price per frame.
   if (deflate_ || !params_.batch || batch_.size() == 1) {
-    for (FramePtr& frame : batch_) socket.Queue(frame, WireOf(*frame));
+    for (FramePtr& frame : batch_) {
+      const absl::string_view bytes = WireOf(*frame);
+      socket.Queue(std::move(frame), bytes);
+    }
   } else {
     // One text frame holding a JSON array spliced from the shared payloads.
     size_t payload_size = 1;  // '['
@@ -249,13 +252,19 @@ size_t Session::QueueBacklog() {
     const size_t header_size = EncodeTextFrameHeader(payload_size, header);
     header[header_size] = '[';
     socket.QueueCopy(absl::string_view(header, header_size + 1));
-    for (size_t i = 0; i + 1 < batch_.size(); ++i) socket.Queue(batch_[i], batch_[i]->payload_and_comma());
-    socket.Queue(batch_.back(), batch_.back()->payload());
+    for (size_t i = 0; i + 1 < batch_.size(); ++i) {
+      const absl::string_view bytes = batch_[i]->payload_and_comma();
+      socket.Queue(std::move(batch_[i]), bytes);
+    }
+    const absl::string_view last = batch_.back()->payload();
+    socket.Queue(std::move(batch_.back()), last);
     static constexpr char kClose[] = "]";
     socket.Queue(nullptr, absl::string_view(kClose, 1));
   }
-  shard_.CountSent(batch_.size());
-  return batch_.size();
+  const size_t queued = batch_.size();
+  batch_.clear();
+  shard_.CountSent(queued);
+  return queued;
 }
 
 void Session::Conflate(bool announce) {
