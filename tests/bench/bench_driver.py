@@ -10,10 +10,12 @@ import os
 import pathlib
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 SERVER_CPU = "1"   # taskset core for the server under test
@@ -60,6 +62,7 @@ class ServerUnderTest:
         tick = [f"--tick_ms={self.tick_ms}"] if self.tick_ms else []
         if self.kind == "ours":
             grpc_port, ws_port = free_port(), free_port()
+            tick = [f"--tick={self.tick_ms}ms"] if self.tick_ms else []  # an absl::Duration
             ps = self._spawn([str(self.env.price_service), f"--listen=127.0.0.1:{grpc_port}",
                               f"--rate={self.rate}", "--seed=1"] + tick, "price_service")
             wait_for_port(grpc_port, ps)
@@ -189,8 +192,8 @@ def scenario_saturation(env, kind, batch=False):
 
 
 def scenario_burst(env, kind):
-    if kind == "ours" and "tick_ms" not in env.price_service_flags:
-        return {"skipped": "price_service has no --tick_ms (burst) flag"}
+    if kind == "ours" and "-tick" not in env.price_service_flags:
+        return {"skipped": "price_service has no --tick (burst) flag"}
     with ServerUnderTest(env, kind, rate=200, tick_ms=1000) as srv:
         r = run_loadgen(env, srv, env.scale(5000), duration=env.dur(10), warmup=3)
     return {"drain_ms_median": r["interval_max_latency_us"]["median"] / 1000,
@@ -214,27 +217,184 @@ def scenario_slow(env, kind):
             "stalled_missing": r["stalled"]["seq_missing"], "limited": r["limited_by_loadgen"]}
 
 
+GRPC_RATES = (300_000, 1_000_000)  # simulator updates/s offered
+GRPC_SUBSCRIBERS = (1, 50)
+
+
+def run_grpc_loadgen(env, target, subscribers, duration, server_pids, warmup=2):
+    argv = ["taskset", "-c", LOADGEN_CPU, str(env.grpc_loadgen), f"--target={target}",
+            f"--subscribers={subscribers}", f"--warmup={warmup}", f"--duration={duration}",
+            "--intervals=false", "--server_pids=" + ",".join(map(str, server_pids))]
+    print("  $ " + shlex.join(argv[3:]), flush=True)
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=duration + warmup + 120)
+    with open(env.log_dir / "grpc_loadgen.log", "a") as log:
+        log.write(shlex.join(argv) + "\n" + out.stdout + out.stderr + "\n")
+    line = next((l for l in out.stdout.splitlines() if l.startswith("RESULT ")), None)
+    for l in out.stdout.splitlines():
+        if l.startswith(("subscribers:", "measured", "latency", "seq", "WARNING")):
+            print("    " + l)
+    if line is None:
+        raise RuntimeError(f"grpc_loadgen exited {out.returncode} without RESULT: {out.stderr[-300:]}")
+    return json.loads(line[len("RESULT "):])
+
+
 def scenario_grpc(env):
-    client = next(env.build_dir.rglob("grpc_loadgen"), None)
-    if client is None or not os.access(client, os.X_OK) or not env.price_service.exists():
-        return {"skipped": "no gRPC load client (grpc_loadgen) in the build"}
+    """price_service alone, pinned like the other servers; grpc_loadgen on the loadgen core."""
+    if not env.grpc_loadgen.is_file() or not os.access(env.grpc_loadgen, os.X_OK):
+        return {"skipped": f"no gRPC load client ({env.grpc_loadgen}); build the grpc_loadgen target"}
     rows = {}
-    for subscribers in (1, 50):
-        port = free_port()
-        srv = ServerUnderTest(env, "ours", rate=1_000_000)
-        ps = srv._spawn([str(env.price_service), f"--listen=127.0.0.1:{port}",
-                         "--rate=1000000", "--seed=1"], "price_service_grpc")
-        try:
-            wait_for_port(port, ps)
-            out = subprocess.run(["taskset", "-c", LOADGEN_CPU, str(client),
-                                  f"--target=127.0.0.1:{port}", f"--subscribers={subscribers}",
-                                  f"--duration={env.dur(10)}"],
-                                 capture_output=True, text=True, timeout=300)
-            line = next((l for l in out.stdout.splitlines() if l.startswith("RESULT ")), None)
-            rows[f"{subscribers} sub"] = json.loads(line[7:]) if line else {"error": out.stderr[-300:]}
-        finally:
-            srv.__exit__(None, None, None)
+    for rate in GRPC_RATES:
+        for subscribers in GRPC_SUBSCRIBERS:
+            port = free_port()
+            srv = ServerUnderTest(env, "ours", rate=rate)
+            try:
+                ps = srv._spawn([str(env.price_service), f"--listen=127.0.0.1:{port}",
+                                 f"--rate={rate}", "--seed=1", "--log_level=warn"], "price_service_grpc")
+                wait_for_port(port, ps)
+                r = run_grpc_loadgen(env, f"127.0.0.1:{port}", subscribers, env.dur(10), [ps.pid])
+            except Exception as e:  # keep the other rows
+                rows[f"{rate}/s, {subscribers} sub"] = {"error": str(e)[:200]}
+                continue
+            finally:
+                srv.__exit__(None, None, None)
+            cpu = r["servers"][0]["cpu_s"] if r["servers"] else -1
+            rows[f"{rate}/s, {subscribers} sub"] = {
+                "updates_per_s": round(r["updates_per_s"]),
+                "per_sub_min": round(r["per_subscriber_updates_per_s"]["min"]),
+                "per_sub_max": round(r["per_subscriber_updates_per_s"]["max"]),
+                "p50_ms": r["latency_us"]["p50"] / 1000, "p99_ms": r["latency_us"]["p99"] / 1000,
+                "max_ms": r["latency_us"]["max"] / 1000,
+                "opened": r["opened"], "failed": r["failed"],
+                "missing": r["seq_missing"], "unexplained_gaps": r["unexplained_gaps"],
+                "dup_back": r["seq_duplicates"] + r["seq_backwards"],
+                "server_cpu_pct": round(100 * cpu / r["measured_s"]) if cpu >= 0 else None,
+                "limited": r["limited_by_loadgen"]}
     return rows
+
+
+# ---------------------------------------------------------------- scenario 7: PostgreSQL
+
+PG_RATES = (1_000, 2_000, 5_000, 10_000, 20_000, 30_000, 40_000, 50_000, 100_000, 200_000)
+PG_P99_LIMIT_US = 1_000_000
+
+
+class LocalPostgres:
+    """A throwaway cluster under a temp dir (deploy/postgres/local_postgres.sh);
+    stopped and removed on exit, whatever happened."""
+
+    def __init__(self, env):
+        self.env = env
+        self.script = env.root / "deploy/postgres/local_postgres.sh"
+        self.psql = pathlib.Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")) / "psql"
+
+    def __enter__(self):
+        self.dir = pathlib.Path(tempfile.mkdtemp(prefix="stockfeed-bench-pg-"))
+        os.chmod(self.dir, 0o755)  # run as root, the server runs as postgres
+        self.port = free_port()
+        try:
+            out = subprocess.run([str(self.script), "start", str(self.dir), str(self.port)],
+                                 capture_output=True, text=True, timeout=120, check=True)
+        except subprocess.CalledProcessError as e:
+            self.__exit__()
+            raise RuntimeError(f"local_postgres.sh start failed: {e.stderr[-300:]}")
+        self.url = out.stdout.strip().splitlines()[-1]
+        return self
+
+    def sql(self, statement, db="postgres"):
+        out = subprocess.run([str(self.psql), "-h", str(self.dir), "-p", str(self.port), "-U", "postgres",
+                              "-d", db, "-tAc", statement], capture_output=True, text=True, timeout=60)
+        if out.returncode != 0:
+            raise RuntimeError(f"psql {statement!r}: {out.stderr.strip()[-300:]}")
+        return out.stdout.strip()
+
+    def fresh_database(self):
+        """Every step starts on an empty stockdb: no backlog from the previous one."""
+        self.sql("DROP DATABASE IF EXISTS stockdb WITH (FORCE)")
+        self.sql("CREATE DATABASE stockdb")
+
+    def __exit__(self, *exc):
+        subprocess.run([str(self.script), "stop", str(self.dir)], capture_output=True, timeout=120)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def postgres_step(env, pg, rate, clients, batch):
+    """feeder --rate → PostgreSQL → price_service --source=postgres → ws_gateway → ws_loadgen."""
+    pg.fresh_database()
+    srv = ServerUnderTest(env, "ours", rate=rate, batch=batch)
+    try:
+        grpc_port, ws_port = free_port(), free_port()
+        ps = srv._spawn([str(env.price_service), "--source=postgres", f"--database_url={pg.url}",
+                         f"--listen=127.0.0.1:{grpc_port}", "--log_level=warn"], "price_service_pg")
+        wait_for_port(grpc_port, ps, timeout=30)
+        gw = srv._spawn([str(env.ws_gateway), f"--listen=127.0.0.1:{ws_port}",
+                         f"--upstream=127.0.0.1:{grpc_port}", "--threads=1", "--log_level=warn"],
+                        "ws_gateway_pg")
+        wait_for_port(ws_port, gw)
+        time.sleep(0.5)
+        srv.url = f"ws://127.0.0.1:{ws_port}/ws?protocol=v1" + ("&batch=1" if batch else "")
+        srv.pids = [gw.pid, ps.pid]
+        srv.main_pid = gw.pid
+        # The feeder shares the load generator's core; PostgreSQL runs unpinned.
+        log = open(env.log_dir / "stockfeed_feeder.log", "ab")
+        feeder = subprocess.Popen(["taskset", "-c", LOADGEN_CPU, str(env.feeder), f"--database_url={pg.url}",
+                                   "--mode=simulate", f"--rate={rate}", "--migrate=false", "--log_level=warn"],
+                                  stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        srv.procs.append(feeder)
+        r = run_loadgen(env, srv, clients, duration=env.dur(10), warmup=3)
+        feeder.send_signal(signal.SIGTERM)
+        feeder.wait(timeout=10)
+        # What the feeder really inserted, so a feeder limit is not taken for ours.
+        count, span = pg.sql("SELECT count(*), extract(epoch FROM max(inserted_at) - min(inserted_at)) "
+                             "FROM stock_prices", db="stockdb").split("|")
+    finally:
+        srv.__exit__(None, None, None)
+    inserted_per_s = int(count) / max(1e-9, float(span or 0)) if int(count) > 1 else 0.0
+    per_client = r["updates_per_s"] / max(1, r["opened"])
+    return {"rate": rate, "inserted_per_s": round(inserted_per_s), "delivered_per_client_s": round(per_client),
+            "p50_ms": r["latency_us"]["p50"] / 1000, "p99_ms": r["latency_us"]["p99"] / 1000,
+            "p999_ms": r["latency_us"]["p999"] / 1000, "max_ms": r["latency_us"]["max"] / 1000,
+            "gaps": r["seq_gaps"], "missing": r["seq_missing"], "closed": r["closed_by_server"],
+            "server_cpu_pct": round(100 * r["server_cpu_s"] / r["measured_s"], 1),
+            "limited": r["limited_by_loadgen"], "_r": r}
+
+
+def scenario_postgres(env):
+    if not env.feeder.exists():
+        return {"skipped": f"{env.feeder} not built"}
+    if not (env.root / "deploy/postgres/local_postgres.sh").exists():
+        return {"skipped": "deploy/postgres/local_postgres.sh missing"}
+    clients = env.scale(10)
+    result = {"clients": clients}
+    with LocalPostgres(env) as pg:
+        # Latency at 1,000 rows/s, one price per frame (what a browser gets).
+        step = postgres_step(env, pg, 1_000, clients, batch=False)
+        step.pop("_r")
+        result["latency_1000"] = step
+        # Ladder: batch=1 so the load generator is not the limit.
+        steps, best = [], None
+        for rate in PG_RATES:
+            step = postgres_step(env, pg, rate, clients, batch=True)
+            r = step.pop("_r")
+            why = None
+            if r["seq_gaps"] or r["seq_duplicates"] or r["seq_backwards"]:
+                why = "seq gaps"
+            elif r["closed_by_server"] or r["failed"]:
+                why = "connections lost"
+            elif step["delivered_per_client_s"] < 0.95 * rate:
+                why = (f"delivered {step['delivered_per_client_s']}/s per client of {rate}/s "
+                       f"(feeder inserted {step['inserted_per_s']}/s)")
+            elif r["latency_us"]["p99"] > PG_P99_LIMIT_US:
+                why = f"p99 {step['p99_ms']:.0f} ms"
+            step["stop"] = why
+            steps.append(step)
+            if why:
+                break
+            best = step
+            if r["limited_by_loadgen"]:
+                break
+        result["best"] = best
+        result["steps"] = steps
+    return result
 
 
 # ---------------------------------------------------------------- reporting
@@ -310,12 +470,59 @@ def render(all_results, env):
             ("rss_peak_mib", "server RSS peak (MiB)"), ("stalled_closed", "stalled clients dropped"),
             ("stalled_missing", "updates stalled clients missed"), ("limited", "limited by loadgen")], r["5"]))
     if "6" in r:
-        out.append("### 6. gRPC: price_service → subscribers\n\n" +
-                   ("skipped — " + r["6"]["skipped"] if "skipped" in r["6"] else
-                    "```\n" + json.dumps(r["6"], indent=1) + "\n```") + "\n")
+        out.append(render_grpc(r["6"]))
     if "7" in r:
-        out.append("### 7. PostgreSQL source\n\nskipped — " + r["7"]["skipped"] + "\n")
+        out.append(render_postgres(r["7"]))
     return "\n".join(out)
+
+
+def plain_table(columns, rows):
+    """columns: (key, label); rows: list of dicts."""
+    lines = ["| " + " | ".join(label for _, label in columns) + " |", "|---" * len(columns) + "|"]
+    for row in rows:
+        lines.append("| " + " | ".join(fmt(row.get(key)) for key, _ in columns) + " |")
+    return "\n".join(lines)
+
+
+def render_grpc(r):
+    title = "### 6. gRPC: price_service → grpc_loadgen subscribers\n\n"
+    if "skipped" in r:
+        return title + "skipped — " + r["skipped"] + "\n"
+    rows = [dict(v, setup=k) for k, v in r.items()]
+    return title + (
+        "Simulator at the offered rate, price_service alone on core 1, grpc_loadgen "
+        "(one channel per subscriber) on core 0. Latency = receive time − event_time_us; "
+        "missing = updates skipped by the service (all announced in `dropped_before` "
+        "unless `unexplained gaps` > 0).\n\n" + plain_table([
+            ("setup", "offered rate, subscribers"), ("updates_per_s", "updates/s total"),
+            ("per_sub_min", "per sub min"), ("per_sub_max", "per sub max"),
+            ("p50_ms", "p50 (ms)"), ("p99_ms", "p99 (ms)"), ("max_ms", "max (ms)"),
+            ("opened", "streams with data"), ("missing", "missing"), ("unexplained_gaps", "unexplained gaps"),
+            ("server_cpu_pct", "price_service CPU %"), ("limited", "limited by loadgen"),
+            ("error", "error")], rows) + "\n")
+
+
+def render_postgres(r):
+    title = "### 7. PostgreSQL source: feeder → PostgreSQL → price_service → ws_gateway → clients\n\n"
+    if "skipped" in r or "error" in r:
+        return title + ("skipped — " + r["skipped"] if "skipped" in r else "error — " + r["error"]) + "\n"
+    cols = [("rate", "feeder rows/s"), ("inserted_per_s", "inserted/s"),
+            ("delivered_per_client_s", "delivered/s per client"), ("p50_ms", "p50 (ms)"),
+            ("p99_ms", "p99 (ms)"), ("p999_ms", "p99.9 (ms)"), ("max_ms", "max (ms)"), ("gaps", "seq gaps"),
+            ("server_cpu_pct", "gateway+service CPU %"), ("limited", "limited by loadgen")]
+    best = r.get("best")
+    last = r["steps"][-1] if r.get("steps") else {}
+    return title + (
+        f"{r['clients']} WebSocket clients; latency = receive time − `inserted_at` "
+        "(clock_timestamp() at INSERT, so it includes the feeder's commit). price_service and "
+        "ws_gateway on core 1, feeder and ws_loadgen on core 0, PostgreSQL (fsync off) unpinned.\n\n"
+        "At 1,000 rows/s, one price per frame (goal: p99 < 20 ms):\n\n" +
+        plain_table(cols, [r["latency_1000"]]) +
+        "\n\nHighest sustained insert rate (`batch=1`; stop when a client gets < 95% of the rows, "
+        "a gap, or p99 > 1 s): " +
+        (f"**{best['rate']} rows/s**" if best else "none") +
+        (f"; next step failed by {last.get('stop')}" if last.get("stop") else "") + "\n\n" +
+        plain_table(cols + [("stop", "stopped by")], r.get("steps", [])) + "\n")
 
 
 def machine_description():
@@ -357,6 +564,8 @@ class Env:
         self.loadgen = pathlib.Path(args.loadgen or self.build_dir / "tests/bench/ws_loadgen")
         self.price_service = self.build_dir / "price_service/price_service"
         self.ws_gateway = self.build_dir / "ws_gateway/ws_gateway"
+        self.feeder = self.build_dir / "price_service/stockfeed_feeder"
+        self.grpc_loadgen = self.build_dir / "tests/bench/grpc_loadgen"
         self.factor = args.scale
         self.log_dir = self.build_dir / "bench-logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -438,7 +647,13 @@ def main():
             print("== scenario 6 (gRPC)", flush=True)
             results["6"] = scenario_grpc(env) if env.have_ours() else {"skipped": "price_service not built"}
         elif sid == "7":
-            results["7"] = {"skipped": "PostgreSQL scenario not written yet"}
+            print("== scenario 7 (PostgreSQL)", flush=True)
+            try:
+                results["7"] = (scenario_postgres(env) if env.have_ours()
+                                else {"skipped": "price_service / ws_gateway not built"})
+            except Exception as e:
+                print(f"   error: {e}")
+                results["7"] = {"error": str(e)[:300]}
 
     if "3b" in results:  # show batch mode as its own column-less note
         results["3"]["ours (batch)"] = results.pop("3b")
