@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "spdlog/spdlog.h"
 
 namespace stockfeed::price_service {
 namespace {
@@ -54,6 +55,8 @@ void SimulatorSource::Run() {
   Clock::time_point next_tick = start;
   uint64_t emitted = 0;
   uint64_t sequence = 0;
+  uint64_t skipped = 0;
+  Clock::time_point last_warning;
   std::vector<v1::PriceUpdate> batch;
 
   std::unique_lock lock(mu_);
@@ -72,8 +75,18 @@ void SimulatorSource::Run() {
       hub_.Publish(std::move(batch));
       batch = {};
       emitted += count;
-      // Too far behind (e.g. the process was stopped): forget the backlog.
-      if (due - emitted > kMaxBatch) emitted = due;
+      // Too far behind (the rate is more than this machine can generate, or
+      // the process was stopped): forget the backlog, and say so.
+      if (due - emitted > kMaxBatch) {
+        skipped += due - emitted;
+        emitted = due;
+      }
+      if (skipped > 0 && Clock::now() - last_warning > std::chrono::seconds(10)) {
+        spdlog::warn("simulator cannot keep up with --rate={}: skipped {} updates (warned at most every 10 s)",
+                     rate_, skipped);
+        skipped = 0;
+        last_warning = Clock::now();
+      }
       lock.lock();
     }
     // Tick boundaries from the start, so a slow tick does not shift the rest.
