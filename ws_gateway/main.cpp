@@ -19,6 +19,8 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:8080", "HTTP + WebSocket listen addres
 ABSL_FLAG(std::string, upstream, "127.0.0.1:50051", "price_service gRPC address HOST:PORT");
 ABSL_FLAG(std::string, web_root, "", "dashboard directory (default: the installed copy, else the repo's web/)");
 ABSL_FLAG(int, threads, 0, "io threads (0 = one per core, at most 4)");
+ABSL_FLAG(absl::Duration, fanout_interval, absl::Milliseconds(4),
+          "start fan-out passes at most this often, so frames of a busy feed share writes (0 = every update at once)");
 ABSL_FLAG(uint64_t, log_capacity, 65536, "price frames kept per io thread for resume");
 ABSL_FLAG(uint64_t, max_backlog, 4096, "frames a client may fall behind before it is conflated");
 ABSL_FLAG(uint64_t, send_buffer_bytes, 0, "kernel send buffer per client, SO_SNDBUF (0 = kernel default)");
@@ -80,6 +82,7 @@ int main(int argc, char** argv) {
   if (config.web_root.empty()) config.web_root = DefaultWebRoot(argv[0]);
   const int threads = absl::GetFlag(FLAGS_threads);
   config.threads = threads > 0 ? threads : static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
+  config.fanout_interval = absl::GetFlag(FLAGS_fanout_interval);
   config.log_capacity = absl::GetFlag(FLAGS_log_capacity);
   config.max_backlog = absl::GetFlag(FLAGS_max_backlog);
   config.write_stall_timeout = absl::GetFlag(FLAGS_write_stall_timeout);

@@ -66,8 +66,10 @@ class ServerUnderTest:
             ps = self._spawn([str(self.env.price_service), f"--listen=127.0.0.1:{grpc_port}",
                               f"--rate={self.rate}", "--seed=1"] + tick, "price_service")
             wait_for_port(grpc_port, ps)
+            # STOCKFEED_GATEWAY_ARGS: extra ws_gateway flags, for trying settings.
             gw = self._spawn([str(self.env.ws_gateway), f"--listen=127.0.0.1:{ws_port}",
-                              f"--upstream=127.0.0.1:{grpc_port}", "--threads=1"], "ws_gateway")
+                              f"--upstream=127.0.0.1:{grpc_port}", "--threads=1",
+                              *os.environ.get("STOCKFEED_GATEWAY_ARGS", "").split()], "ws_gateway")
             wait_for_port(ws_port, gw)
             time.sleep(0.5)  # let the gateway's upstream stream start
             self.url = f"ws://127.0.0.1:{ws_port}/ws?protocol=v1" + ("&batch=1" if self.batch else "")

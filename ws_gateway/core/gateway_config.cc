@@ -39,6 +39,9 @@ absl::Status Validate(const GatewayConfig& config) {
   if (!(config.control_rate > 0) || !(config.control_burst >= 1)) {
     return absl::InvalidArgumentError("--control_rate must be > 0 and --control_burst >= 1");
   }
+  if (config.fanout_interval < absl::ZeroDuration() || config.fanout_interval > absl::Seconds(1)) {
+    return absl::InvalidArgumentError("--fanout_interval must be between 0 and 1s");
+  }
   for (const auto& [flag, value] : {std::pair{"handshake_timeout", config.handshake_timeout},
                                     std::pair{"idle_timeout", config.idle_timeout},
                                     std::pair{"write_stall_timeout", config.write_stall_timeout},

@@ -19,6 +19,11 @@ struct GatewayConfig {
   // io threads; each owns a shard of the sessions and a copy of the feed log.
   int threads = 2;
 
+  // Fan-out passes over a shard's sessions start at most this often. Frames
+  // that arrive meanwhile go out together, several per write and syscall,
+  // which is what keeps a loaded gateway efficient. An update that follows a
+  // quiet spell goes out at once; zero writes every update as it comes.
+  absl::Duration fanout_interval = absl::Milliseconds(4);
   // Price frames each shard keeps for resume and catching up.
   size_t log_capacity = 65536;
   // A client this many frames behind gets the latest value per

@@ -93,7 +93,7 @@ void HttpSession::Start() { Read(); }
 void HttpSession::Read() {
   parser_.emplace();
   parser_->body_limit(kMaxRequestBody);
-  stream_.expires_after(std::chrono::seconds(absl::ToInt64Seconds(shard_.config().handshake_timeout)));
+  stream_.expires_after(absl::ToChronoNanoseconds(shard_.config().handshake_timeout));
   http::async_read(stream_, buffer_, *parser_,
                    [self = shared_from_this()](const error_code& ec, std::size_t) { self->OnRead(ec); });
 }

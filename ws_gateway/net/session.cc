@@ -55,7 +55,15 @@ Session::~Session() {
 
 void Session::Start(boost::beast::http::request<boost::beast::http::string_body> request) {
   const GatewayConfig& config = shard_.config();
-  ws_.next_layer().Bind(weak_from_this(), [this] { Pump(); });
+  // Without pacing, a finished write takes what arrived meanwhile right away;
+  // with it, the shard's next pass does, together with what arrives until then.
+  ws_.next_layer().Bind(weak_from_this(), [this] {
+    if (shard_.config().fanout_interval == absl::ZeroDuration()) {
+      Pump();
+    } else if (cursor_ != shard_.log().head()) {
+      shard_.SchedulePass();
+    }
+  });
   websocket::stream_base::timeout timeouts;
   timeouts.handshake_timeout = ToChrono(config.handshake_timeout);
   timeouts.idle_timeout = ToChrono(config.idle_timeout);

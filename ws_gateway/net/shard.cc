@@ -64,9 +64,30 @@ void Shard::DrainInbox() {
     }
   }
   draining_events_.clear();
-  if (prices) {
-    for (Session* session : sessions_) session->Pump();
+  if (prices) SchedulePass();
+}
+
+void Shard::SchedulePass() {
+  if (pass_scheduled_) return;
+  const auto interval = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      absl::ToChronoNanoseconds(config_.fanout_interval));
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_pass_ >= interval) {
+    RunPass();
+    return;
   }
+  pass_scheduled_ = true;
+  pass_timer_.expires_at(last_pass_ + interval);
+  pass_timer_.async_wait([this](const error_code& ec) {
+    pass_scheduled_ = false;
+    if (!ec) RunPass();
+  });
+}
+
+void Shard::RunPass() {
+  last_pass_ = std::chrono::steady_clock::now();
+  // A session mid-write is skipped; when its write completes it asks for a pass.
+  for (Session* session : sessions_) session->Pump();
 }
 
 void Shard::Add(Session* session) {

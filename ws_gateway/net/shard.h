@@ -74,6 +74,9 @@ class Shard {
   bool draining() const { return draining_; }
   void Add(Session* session);
   void Remove(Session* session);
+  // Starts a fan-out pass now, or when --fanout_interval since the last one
+  // has passed; what arrives until then goes out in the same writes.
+  void SchedulePass();
   void CountSent(uint64_t messages) {
     messages_sent_.store(messages_sent_.load(std::memory_order_relaxed) + messages,
                          std::memory_order_relaxed);
@@ -82,6 +85,7 @@ class Shard {
 
  private:
   void DrainInbox();
+  void RunPass();
   void ScheduleSweep();
 
   const int index_;
@@ -90,6 +94,9 @@ class Shard {
   StatsFunction stats_;
   boost::asio::io_context io_{1};
   boost::asio::steady_timer sweep_timer_{io_};
+  boost::asio::steady_timer pass_timer_{io_};
+  bool pass_scheduled_ = false;
+  std::chrono::steady_clock::time_point last_pass_{};
   std::thread thread_;
 
   std::mutex inbox_mu_;

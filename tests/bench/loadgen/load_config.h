@@ -30,6 +30,7 @@ struct LoadConfig {
   double settle_timeout_s = 30;  // wait for all connects before warming up
   std::vector<int> server_pids;  // processes whose CPU and RSS to sample
   bool print_intervals = true;
+  bool offer_deflate = false;  // offer permessage-deflate on every connection
 };
 
 }  // namespace stockfeed::bench

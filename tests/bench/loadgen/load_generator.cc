@@ -96,6 +96,7 @@ LoadResult RunLoad(const LoadConfig& config, std::ostream& log) {
   }
   target.host_header = config.url.host + ":" + config.url.port;
   target.target = config.url.target;
+  target.offer_deflate = config.offer_deflate;
 
   ConnectionCounters counters;
   std::vector<std::unique_ptr<Worker>> workers;

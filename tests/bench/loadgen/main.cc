@@ -26,6 +26,7 @@ ABSL_FLAG(double, stall_after, 0, "Seconds after measuring starts when they stop
 ABSL_FLAG(double, stall_for, 0, "Seconds they stay stalled");
 ABSL_FLAG(std::string, server_pids, "", "Comma-separated pids whose CPU time and RSS to report");
 ABSL_FLAG(bool, intervals, true, "Print one line per second");
+ABSL_FLAG(bool, deflate, false, "Offer permessage-deflate (the server decides)");
 ABSL_FLAG(bool, require_clean, false,
           "Exit 3 unless updates arrived, every connection opened, and no seq gap, duplicate "
           "or parse error was seen");
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
   config.stall_after_s = absl::GetFlag(FLAGS_stall_after);
   config.stall_for_s = absl::GetFlag(FLAGS_stall_for);
   config.print_intervals = absl::GetFlag(FLAGS_intervals);
+  config.offer_deflate = absl::GetFlag(FLAGS_deflate);
   for (absl::string_view pid : absl::StrSplit(absl::GetFlag(FLAGS_server_pids), ',', absl::SkipEmpty())) {
     int value = 0;
     if (!absl::SimpleAtoi(pid, &value)) {

@@ -52,6 +52,11 @@ void WsClient::OnConnect(beast::error_code ec) {
   timeouts.handshake_timeout = std::chrono::seconds(30);
   ws_.set_option(timeouts);
   ws_.read_message_max(16 * 1024 * 1024);
+  if (target_.offer_deflate) {
+    websocket::permessage_deflate deflate;
+    deflate.client_enable = true;
+    ws_.set_option(deflate);
+  }
   ws_.async_handshake(target_.host_header, target_.target,
                       [self = shared_from_this()](beast::error_code hec) { self->OnHandshake(hec); });
 }

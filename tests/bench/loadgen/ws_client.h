@@ -41,6 +41,7 @@ struct ClientTarget {
   boost::asio::ip::tcp::endpoint endpoint;
   std::string host_header;  // "host:port"
   std::string target;       // "/ws?protocol=v1"
+  bool offer_deflate = false;  // offer permessage-deflate, as browsers do
 };
 
 class WsClient : public std::enable_shared_from_this<WsClient> {
