@@ -216,6 +216,42 @@ TEST_F(GatewayTest, KillingThePriceServiceReportsTheFeedDownAndRecoversByItself)
   }
 }
 
+TEST(GatewayUpstreamTest, ABrokenUpstreamStreamResumesWithoutGapOrDuplicate) {
+  System system({.rate = 200, .proxy_upstream = true});
+  ASSERT_TRUE(WaitUntilReady(system.gateway_port())) << system.gateway().Log();
+  WsClient client(system.gateway_port(), "/ws?protocol=v1&batch=1");
+  ASSERT_TRUE(client.ReadUntilType("snapshot"));
+
+  uint64_t last = 0;
+  bool cut = false, saw_reconnecting = false, saw_connected_again = false;
+  const auto end = std::chrono::steady_clock::now() + seconds(6);
+  while (std::chrono::steady_clock::now() < end) {
+    if (!cut && last != 0) {
+      system.CutUpstream();  // price_service keeps running and keeps its buffer
+      cut = true;
+    }
+    std::optional<json::value> frame = client.ReadJson();
+    ASSERT_TRUE(frame);
+    const json::array items = frame->is_array() ? frame->as_array() : json::array{*frame};
+    for (const json::value& item : items) {
+      if (IsType(item, "status")) {
+        const bool connected = item.as_object().at("upstream") == "connected";
+        saw_reconnecting |= !connected;
+        saw_connected_again |= connected && saw_reconnecting;
+      }
+      if (!IsType(item, "price")) continue;
+      ASSERT_FALSE(item.as_object().contains("snapshot")) << "a resume must not need a snapshot";
+      const uint64_t seq = Seq(item.as_object());
+      if (last != 0) {
+        ASSERT_EQ(seq, last + 1) << "gap or duplicate across the upstream reconnect";
+      }
+      last = seq;
+    }
+  }
+  EXPECT_TRUE(saw_reconnecting);
+  EXPECT_TRUE(saw_connected_again);
+}
+
 TEST_F(GatewayTest, ServesTheDashboardAndRefusesPathTraversal) {
   const HttpResult index = HttpGet(system_.gateway_port(), "/");
   EXPECT_EQ(index.status, 200);

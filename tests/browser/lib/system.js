@@ -11,6 +11,15 @@ import { until } from './wait.js';
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const WEB_ROOT = path.join(REPO_ROOT, 'web');
 
+/** Whether nothing listens on 127.0.0.1:port. */
+export function portIsFree(port) {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
 /** n distinct free TCP ports on 127.0.0.1 (held open together so they differ). */
 export async function freePorts(n) {
   const servers = await Promise.all(
@@ -112,11 +121,13 @@ function tcpOpen(port) {
 }
 
 export class StockfeedSystem {
-  static async start({ rate = 50, seed = 1 } = {}) {
+  /** `gatewayPort`: a fixed port for the gateway (default: a free one). */
+  static async start({ rate = 50, seed = 1, gatewayPort = 0 } = {}) {
     const sys = new StockfeedSystem();
     sys.priceServiceBin = binary('STOCKFEED_PRICE_SERVICE', 'price_service');
     sys.gatewayBin = binary('STOCKFEED_WS_GATEWAY', 'ws_gateway');
     [sys.servicePort, sys.gatewayPort] = await freePorts(2);
+    if (gatewayPort) sys.gatewayPort = gatewayPort;
     sys.serviceArgs = [`--listen=127.0.0.1:${sys.servicePort}`, `--rate=${rate}`, `--seed=${seed}`];
     try {
       await sys.startService();

@@ -9,6 +9,7 @@ namespace stockfeed::testing {
 System::System(Options options)
     : options_(std::move(options)), dir_(TestOutputDir()), service_port_(FreePort()), gateway_port_(FreePort()) {
   StartService();
+  if (options_.proxy_upstream) proxy_ = std::make_unique<TcpProxy>(service_port_);
   StartGateway();
 }
 
@@ -25,7 +26,7 @@ void System::StartService() {
 
 void System::StartGateway() {
   std::vector<std::string> args = {"--listen=127.0.0.1:" + std::to_string(gateway_port_),
-                                   "--upstream=127.0.0.1:" + std::to_string(service_port_),
+                                   "--upstream=127.0.0.1:" + std::to_string(proxy_ ? proxy_->port() : service_port_),
                                    "--web_root=" + Binaries::WebRoot(), "--threads=2",
                                    "--upstream_backoff_max=1s"};
   args.insert(args.end(), options_.gateway_args.begin(), options_.gateway_args.end());

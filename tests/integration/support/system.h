@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "process.h"
+#include "tcp_proxy.h"
 
 namespace stockfeed::testing {
 
@@ -22,6 +23,8 @@ class System {
     double rate = 50;
     std::vector<std::string> service_args;
     std::vector<std::string> gateway_args;
+    // Route the gateway's upstream through a TcpProxy the test can cut.
+    bool proxy_upstream = false;
   };
   explicit System(Options options);
   System() : System(Options{}) {}
@@ -34,6 +37,8 @@ class System {
   ChildProcess& gateway() { return *gateway_; }
   // Kills (SIGKILL) the service; StartService() brings it back on the same port.
   void KillService();
+  // With proxy_upstream: breaks the gateway's gRPC stream, both ends alive.
+  void CutUpstream() { proxy_->CutConnections(); }
 
  private:
   Options options_;
@@ -43,6 +48,7 @@ class System {
   int service_starts_ = 0;
   std::unique_ptr<ChildProcess> service_;
   std::unique_ptr<ChildProcess> gateway_;
+  std::unique_ptr<TcpProxy> proxy_;
 };
 
 }  // namespace stockfeed::testing
