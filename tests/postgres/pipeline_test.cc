@@ -35,6 +35,11 @@ TEST(PostgresPipelineTest, PlainSqlInsertReachesAWebSocketClient) {
                          seconds(30)))
       << service.Log() << gateway.Log();
 
+  // The gateway is ready once its gRPC stream is up, which can be before
+  // price_service has migrated the new database.
+  ASSERT_TRUE(Eventually([&] { return SqlValue(url, "SELECT to_regclass('stock_prices') IS NOT NULL") == "t"; },
+                         seconds(30)))
+      << service.Log();
   WsClient client(gateway_port, "/ws?protocol=v1");
   ASSERT_TRUE(client.ReadUntilType("snapshot"));
   RunSql(url, "INSERT INTO stock_prices (symbol, price, source, timestamp) "
