@@ -65,7 +65,8 @@ JsonWriter& JsonWriter::Number(absl::string_view key, double value) {
   return *this;
 }
 
-JsonWriter& JsonWriter::Int(absl::string_view key, int64_t value) {
+template <typename Integer>
+JsonWriter& JsonWriter::AppendInteger(absl::string_view key, Integer value) {
   Key(key);
   char buffer[24];
   out_.append(buffer, std::to_chars(buffer, buffer + sizeof buffer, value).ptr);
@@ -73,13 +74,9 @@ JsonWriter& JsonWriter::Int(absl::string_view key, int64_t value) {
   return *this;
 }
 
-JsonWriter& JsonWriter::Uint(absl::string_view key, uint64_t value) {
-  Key(key);
-  char buffer[24];
-  out_.append(buffer, std::to_chars(buffer, buffer + sizeof buffer, value).ptr);
-  first_ = false;
-  return *this;
-}
+JsonWriter& JsonWriter::Int(absl::string_view key, int64_t value) { return AppendInteger(key, value); }
+
+JsonWriter& JsonWriter::Uint(absl::string_view key, uint64_t value) { return AppendInteger(key, value); }
 
 JsonWriter& JsonWriter::Bool(absl::string_view key, bool value) {
   Key(key);

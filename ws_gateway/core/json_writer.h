@@ -30,6 +30,8 @@ class JsonWriter {
   JsonWriter& RawElement(absl::string_view json);
 
  private:
+  template <typename Integer>
+  JsonWriter& AppendInteger(absl::string_view key, Integer value);
   void Separator();
   void AppendString(absl::string_view value);
 
