@@ -240,7 +240,12 @@ TEST(GatewayUpstreamTest, ABrokenUpstreamStreamResumesWithoutGapOrDuplicate) {
         saw_connected_again |= connected && saw_reconnecting;
       }
       if (!IsType(item, "price")) continue;
-      ASSERT_FALSE(item.as_object().contains("snapshot")) << "a resume must not need a snapshot";
+      // The gateway's own first subscription starts with snapshot values; a
+      // client that connects early sees them. After the cut none may come.
+      if (item.as_object().contains("snapshot")) {
+        ASSERT_FALSE(cut) << "a resume must not need a snapshot";
+        continue;
+      }
       const uint64_t seq = Seq(item.as_object());
       if (last != 0) {
         ASSERT_EQ(seq, last + 1) << "gap or duplicate across the upstream reconnect";
