@@ -4,25 +4,78 @@ namespace stockfeed::ws_gateway {
 
 void FrameSocket::Flush() {
   if (writing_ || queue_.empty() || error_) return;
+  if (WriteNow()) return;
+
   std::shared_ptr<void> keep_alive = owner_.lock();
   if (!keep_alive) return;
-
   writing_ = true;
   write_started_ = std::chrono::steady_clock::now();
   in_flight_.swap(queue_);
   copied_in_flight_.swap(copied_);
   waiters_in_flight_.swap(waiters_);
-  queued_bytes_ = 0;
-
-  gather_.clear();
-  for (const Chunk& chunk : in_flight_) {
-    gather_.emplace_back(chunk.data != nullptr ? chunk.data : copied_in_flight_.data() + chunk.offset,
-                         chunk.size);
-  }
+  GatherQueue(in_flight_, copied_in_flight_);
   net::async_write(socket_, gather_,
                    [this, keep_alive = std::move(keep_alive)](const error_code& ec, std::size_t) {
                      OnWritten(ec);
                    });
+}
+
+void FrameSocket::GatherQueue(const std::vector<Chunk>& chunks, const std::string& copied) {
+  gather_.clear();
+  for (const Chunk& chunk : chunks) gather_.emplace_back(chunk.bytes(copied), chunk.size);
+}
+
+bool FrameSocket::WriteNow() {
+  iovecs_.clear();
+  for (const Chunk& chunk : queue_) {
+    if (iovecs_.size() == kMaxIovecs) break;
+    iovecs_.push_back(iovec{const_cast<char*>(chunk.bytes(copied_)), chunk.size});
+  }
+  msghdr message{};
+  message.msg_iov = iovecs_.data();
+  message.msg_iovlen = iovecs_.size();
+  ssize_t written;
+  do {
+    written = ::sendmsg(socket_.native_handle(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+  } while (written < 0 && errno == EINTR);
+  if (written < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+    FailNow(error_code(errno, boost::system::system_category()));
+    return true;
+  }
+  DropWritten(static_cast<std::size_t>(written));
+  if (!queue_.empty()) return false;
+  copied_.clear();
+  // Beast's writes must not complete inside their initiating call.
+  for (Waiter& waiter : waiters_) {
+    net::post(get_executor(), boost::beast::bind_front_handler(std::move(waiter.completion),
+                                                               error_code(), waiter.size));
+  }
+  waiters_.clear();
+  return true;
+}
+
+void FrameSocket::DropWritten(std::size_t bytes) {
+  std::size_t done = 0;
+  while (done < queue_.size() && bytes >= queue_[done].size) bytes -= queue_[done++].size;
+  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(done));
+  if (bytes == 0) return;
+  Chunk& partial = queue_.front();
+  if (partial.data != nullptr) {
+    partial.data += bytes;
+  } else {
+    partial.offset += bytes;
+  }
+  partial.size -= bytes;
+}
+
+void FrameSocket::FailNow(const error_code& ec) {
+  error_ = ec;
+  std::shared_ptr<void> keep_alive = owner_.lock();
+  if (!keep_alive) return;  // the owner is going away and will not ask
+  // Reported like a failed asynchronous write: Beast's waiters fail and the
+  // owner hears of it from on_idle_, outside the caller's stack.
+  net::post(get_executor(), [this, keep_alive = std::move(keep_alive), ec] { OnWritten(ec); });
 }
 
 void FrameSocket::OnWritten(const error_code& ec) {

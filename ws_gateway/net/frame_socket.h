@@ -1,5 +1,8 @@
 #pragma once
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -80,23 +83,23 @@ class FrameSocket {
   // static data with a null owner).
   void Queue(FramePtr owner, absl::string_view bytes) {
     queue_.push_back(Chunk{std::move(owner), bytes.data(), bytes.size(), 0});
-    queued_bytes_ += bytes.size();
   }
   // Queues a copy of a few bytes (a batch frame's header).
   void QueueCopy(absl::string_view bytes) {
     const std::size_t offset = copied_.size();
     copied_.append(bytes.data(), bytes.size());
     queue_.push_back(Chunk{nullptr, nullptr, bytes.size(), offset});
-    queued_bytes_ += bytes.size();
   }
 
-  // Starts writing everything queued, unless a write is in flight (then the
-  // queue goes out when it completes).
+  // Writes everything queued, unless a write is in flight (then the queue
+  // goes out when it completes). Usually it all fits in the socket buffer and
+  // leaves in one non-blocking writev right here: the socket is idle again on
+  // return (`writing()` false) and `on_idle_` is not called. The rest, if any,
+  // goes out asynchronously and `on_idle_` runs when it has.
   void Flush();
 
   bool writing() const { return writing_; }
   std::size_t queued_chunks() const { return queue_.size(); }
-  std::size_t queued_bytes() const { return queued_bytes_; }
   std::chrono::steady_clock::time_point write_started() const { return write_started_; }
   const error_code& error() const { return error_; }
 
@@ -106,13 +109,27 @@ class FrameSocket {
     const char* data;  // null: `size` bytes at `offset` in the copy buffer
     std::size_t size;
     std::size_t offset;
+
+    const char* bytes(const std::string& copied) const {
+      return data != nullptr ? data : copied.data() + offset;
+    }
   };
   struct Waiter {
     net::any_completion_handler<void(error_code, std::size_t)> completion;
     std::size_t size;
   };
 
+  // Sends the queue now without blocking; true when nothing is left to write
+  // (all sent, or the socket failed and error() says why).
+  bool WriteNow();
+  // Removes `bytes` written from the front of the queue.
+  void DropWritten(std::size_t bytes);
+  void FailNow(const error_code& ec);
+  void GatherQueue(const std::vector<Chunk>& chunks, const std::string& copied);
   void OnWritten(const error_code& ec);
+
+  // The most buffers one sendmsg takes (IOV_MAX on Linux).
+  static constexpr std::size_t kMaxIovecs = 1024;
 
   tcp::socket socket_;
   std::weak_ptr<void> owner_;
@@ -122,7 +139,7 @@ class FrameSocket {
   std::string copied_, copied_in_flight_;
   std::vector<Waiter> waiters_, waiters_in_flight_;
   std::vector<net::const_buffer> gather_;
-  std::size_t queued_bytes_ = 0;
+  std::vector<iovec> iovecs_;
   bool writing_ = false;
   std::chrono::steady_clock::time_point write_started_;
   error_code error_;

@@ -19,6 +19,8 @@ namespace websocket = boost::beast::websocket;
 
 // asio gathers at most 64 buffers per writev: stay within one syscall.
 constexpr size_t kMaxChunksPerWrite = 64;
+// Writes one Pump() may make in a row for a client catching up.
+constexpr size_t kMaxWritesPerPump = 4;
 // Replies a client may leave unread before it counts as flooding us.
 constexpr size_t kMaxQueuedChunks = 1024;
 // Recent prices per symbol sent on subscribe when the client does not say.
@@ -206,23 +208,32 @@ void Session::SendStatus(const FramePtr& status) {
 
 void Session::Pump() {
   FrameSocket& socket = ws_.next_layer();
-  if (!open_ || closing_ || socket.writing()) return;
-  if (socket.error()) {
-    Abort(socket.error().message());
-    return;
+  // Flush() usually writes at once and leaves the socket idle, so a client
+  // with a backlog takes a few writes in a row; past that, the next pass
+  // serves the rest, so one long backlog cannot hold up the shard.
+  for (size_t writes = 0; writes < kMaxWritesPerPump; ++writes) {
+    if (!open_ || closing_ || socket.writing()) return;
+    if (socket.error()) {
+      Abort(socket.error().message());
+      return;
+    }
+    const FeedLog& log = shard_.log();
+    if (cursor_ == log.head()) return;
+    if (min_interval_ != std::chrono::steady_clock::duration::zero()) {
+      // Rate-limited clients get the latest value of what changed, at most
+      // max_rate times a second: they asked for conflation.
+      if (RateAllowsDelivery()) Conflate(/*announce=*/false);
+      socket.Flush();
+      return;
+    }
+    if (log.head() - cursor_ > shard_.config().max_backlog || cursor_ + 1 < log.tail()) {
+      Conflate(/*announce=*/true);
+    } else {
+      QueueBacklog();
+    }
+    socket.Flush();
   }
-  const FeedLog& log = shard_.log();
-  if (cursor_ == log.head()) return;
-  if (min_interval_ != std::chrono::steady_clock::duration::zero()) {
-    // Rate-limited clients get the latest value of what changed, at most
-    // max_rate times a second: they asked for conflation.
-    if (RateAllowsDelivery()) Conflate(/*announce=*/false);
-  } else if (log.head() - cursor_ > shard_.config().max_backlog || cursor_ + 1 < log.tail()) {
-    Conflate(/*announce=*/true);
-  } else {
-    QueueBacklog();
-  }
-  socket.Flush();
+  shard_.SchedulePass();
 }
 
 size_t Session::QueueBacklog() {

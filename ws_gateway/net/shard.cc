@@ -69,18 +69,21 @@ void Shard::DrainInbox() {
 
 void Shard::SchedulePass() {
   if (pass_scheduled_) return;
+  pass_scheduled_ = true;
   const auto interval = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       absl::ToChronoNanoseconds(config_.fanout_interval));
-  const auto now = std::chrono::steady_clock::now();
-  if (now - last_pass_ >= interval) {
+  const auto run = [this] {
+    pass_scheduled_ = false;
     RunPass();
+  };
+  // Never inline: sessions ask for a pass from inside one.
+  if (std::chrono::steady_clock::now() - last_pass_ >= interval) {
+    boost::asio::post(io_, run);
     return;
   }
-  pass_scheduled_ = true;
   pass_timer_.expires_at(last_pass_ + interval);
-  pass_timer_.async_wait([this](const error_code& ec) {
-    pass_scheduled_ = false;
-    if (!ec) RunPass();
+  pass_timer_.async_wait([run](const error_code& ec) {
+    if (!ec) run();
   });
 }
 

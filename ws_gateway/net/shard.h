@@ -74,8 +74,8 @@ class Shard {
   bool draining() const { return draining_; }
   void Add(Session* session);
   void Remove(Session* session);
-  // Starts a fan-out pass now, or when --fanout_interval since the last one
-  // has passed; what arrives until then goes out in the same writes.
+  // Queues a fan-out pass: right away, or when --fanout_interval since the
+  // last one has passed; what arrives until then goes out in the same writes.
   void SchedulePass();
   void CountSent(uint64_t messages) {
     messages_sent_.store(messages_sent_.load(std::memory_order_relaxed) + messages,
