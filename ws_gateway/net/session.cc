@@ -17,8 +17,9 @@ namespace {
 
 namespace websocket = boost::beast::websocket;
 
-// asio gathers at most 64 buffers per writev: stay within one syscall.
-constexpr size_t kMaxChunksPerWrite = 64;
+// Frames one write takes: a burst of a few hundred leaves in one sendmsg
+// (FrameSocket gathers up to 1024 buffers), about 35 KiB of prices.
+constexpr size_t kMaxChunksPerWrite = 256;
 // Writes one Pump() may make in a row for a client catching up.
 constexpr size_t kMaxWritesPerPump = 4;
 // Replies a client may leave unread before it counts as flooding us.
@@ -233,7 +234,7 @@ void Session::Pump() {
     }
     socket.Flush();
   }
-  shard_.SchedulePass();
+  if (cursor_ != shard_.log().head()) shard_.SchedulePass();
 }
 
 size_t Session::QueueBacklog() {
