@@ -23,7 +23,7 @@ struct LoadConfig {
   double connect_rate = 1000;  // new connections per second; <= 0: all at once
   int warmup_s = 2;            // whole seconds, not measured
   int duration_s = 10;         // whole seconds, measured
-  int threads = 1;             // io threads, each with its own io_context
+  int threads = 1;             // io threads, each with its own epoll loop
   int stall_clients = 0;       // the first K connections stop reading...
   double stall_after_s = 0;    // ...this long after measuring starts...
   double stall_for_s = 0;      // ...for this long, then read again.

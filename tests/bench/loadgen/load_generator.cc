@@ -1,68 +1,48 @@
 #include "load_generator.h"
 
+#include <netdb.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <future>
 #include <memory>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
-
 #include "proc_stats.h"
-#include "ws_client.h"
+#include "ws_worker.h"
 
 namespace stockfeed::bench {
 namespace {
 
-namespace net = boost::asio;
-using Clock = std::chrono::steady_clock;
+using Clock = WsWorker::Clock;
 
 double SecondsSince(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-// One io thread with its own io_context; its clients touch only `tallies`.
-class Worker {
- public:
-  Worker() : ioc_(1), guard_(net::make_work_guard(ioc_)) {}
-  ~Worker() { Stop(); }
-
-  void Run() {
-    thread_ = std::thread([this] { ioc_.run(); });
+ClientTarget ResolveTarget(const LoadConfig& config) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  const int rc = ::getaddrinfo(config.url.host.c_str(), config.url.port.c_str(), &hints, &found);
+  if (rc != 0) {
+    throw std::runtime_error("cannot resolve " + config.url.host + ": " + ::gai_strerror(rc));
   }
-  void Stop() {
-    guard_.reset();
-    ioc_.stop();
-    if (thread_.joinable()) thread_.join();
-  }
-  net::io_context& ioc() { return ioc_; }
+  ClientTarget target;
+  std::memcpy(&target.address, found->ai_addr, found->ai_addrlen);
+  target.address_size = found->ai_addrlen;
+  ::freeaddrinfo(found);
+  target.host_header = config.url.host + ":" + config.url.port;
+  target.target = config.url.target;
+  target.offer_deflate = config.offer_deflate;
+  return target;
+}
 
-  void StartClient(const ClientTarget& target, ConnectionCounters& counters, bool stallable) {
-    net::post(ioc_, [this, &target, &counters, stallable] {
-      std::make_shared<WsClient>(ioc_, target, tallies_, counters, stallable)->Start();
-    });
-  }
-
-  // Hands over what arrived since the previous call, from the io thread.
-  std::future<WorkerTallies> Collect() {
-    auto promise = std::make_shared<std::promise<WorkerTallies>>();
-    auto future = promise->get_future();
-    net::post(ioc_, [this, promise] { promise->set_value(std::exchange(tallies_, {})); });
-    return future;
-  }
-
- private:
-  net::io_context ioc_;
-  net::executor_work_guard<net::io_context::executor_type> guard_;
-  WorkerTallies tallies_;
-  std::thread thread_;
-};
-
-WorkerTallies CollectAll(std::vector<std::unique_ptr<Worker>>& workers) {
+WorkerTallies CollectAll(std::vector<std::unique_ptr<WsWorker>>& workers) {
   std::vector<std::future<WorkerTallies>> futures;
   for (auto& w : workers) futures.push_back(w->Collect());
   WorkerTallies sum;
@@ -88,21 +68,11 @@ LoadResult RunLoad(const LoadConfig& config, std::ostream& log) {
   for (int pid : config.server_pids) result.servers.push_back(ServerUsage{.pid = pid});
   SampleRss(result.servers, &ServerUsage::rss_start_kib);
 
-  ClientTarget target;
-  {
-    net::io_context resolver_ioc;
-    net::ip::tcp::resolver resolver(resolver_ioc);
-    target.endpoint = *resolver.resolve(config.url.host, config.url.port).begin();
-  }
-  target.host_header = config.url.host + ":" + config.url.port;
-  target.target = config.url.target;
-  target.offer_deflate = config.offer_deflate;
-
+  const ClientTarget target = ResolveTarget(config);
   ConnectionCounters counters;
-  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<std::unique_ptr<WsWorker>> workers;
   for (int i = 0; i < std::max(1, config.threads); ++i) {
-    workers.push_back(std::make_unique<Worker>());
-    workers.back()->Run();
+    workers.push_back(std::make_unique<WsWorker>(target, counters));
   }
 
   // Ramp: connection i starts at i / connect_rate seconds.
@@ -114,7 +84,7 @@ LoadResult RunLoad(const LoadConfig& config, std::ostream& log) {
                                         1 + static_cast<int>(SecondsSince(ramp_start) *
                                                              config.connect_rate));
     for (; i < due; ++i) {
-      workers[i % workers.size()]->StartClient(target, counters, i < config.stall_clients);
+      workers[i % workers.size()]->StartClient(i < config.stall_clients);
     }
     if (i < config.connections) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
@@ -140,11 +110,13 @@ LoadResult RunLoad(const LoadConfig& config, std::ostream& log) {
       server_cpu_start[i] = ProcessCpuSeconds(result.servers[i].pid);
     }
     if (config.stall_clients > 0 && config.stall_for_s > 0) {
-      const auto ns = [](double s) { return static_cast<int64_t>(s * 1e9); };
-      const int64_t base = measure_start.time_since_epoch().count();
-      static_assert(std::is_same_v<Clock::duration, std::chrono::nanoseconds>);
-      counters.stall_start_ns = base + ns(config.stall_after_s);
-      counters.stall_end_ns = base + ns(config.stall_after_s + config.stall_for_s);
+      const auto at = [&](double s) {
+        return measure_start + std::chrono::duration_cast<Clock::duration>(
+                                   std::chrono::duration<double>(s));
+      };
+      for (auto& w : workers) {
+        w->ScheduleStall(at(config.stall_after_s), at(config.stall_after_s + config.stall_for_s));
+      }
     }
   };
   if (config.warmup_s <= 0) start_measuring();

@@ -9,7 +9,8 @@
 
 namespace stockfeed::bench {
 
-// Throws boost::system::system_error if the host cannot be resolved.
+// Throws std::runtime_error if the host cannot be resolved, std::system_error
+// if a worker cannot set up its epoll loop.
 LoadResult RunLoad(const LoadConfig& config, std::ostream& log);
 
 }  // namespace stockfeed::bench

@@ -1,16 +1,34 @@
 #include "ws_client.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <time.h>
 
-#include <boost/beast/core/buffers_to_string.hpp>
-#include <boost/beast/websocket.hpp>
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/rfc7230.hpp>
+
+#include "absl/strings/escaping.h"
 
 namespace stockfeed::bench {
 
 namespace beast = boost::beast;
-namespace websocket = beast::websocket;
+namespace http = beast::http;
+using Opcode = WsFrameReader::Opcode;
 
 namespace {
+
+constexpr size_t kReadBufferSize = 256 * 1024;
 
 int64_t RealtimeMicros() {
   timespec ts{};
@@ -18,101 +36,292 @@ int64_t RealtimeMicros() {
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
 }
 
-int64_t SteadyNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+struct DeflateResponse {
+  bool accepted = false;
+  bool server_no_context_takeover = false;
+};
+
+DeflateResponse ParseDeflateResponse(beast::string_view extensions) {
+  DeflateResponse out;
+  for (const auto& [name, params] : http::ext_list(extensions)) {
+    if (!beast::iequals(name, "permessage-deflate")) continue;
+    out.accepted = true;
+    for (const auto& param : params) {
+      if (beast::iequals(param.first, "server_no_context_takeover")) {
+        out.server_no_context_takeover = true;
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace
 
-WsClient::WsClient(boost::asio::io_context& ioc, const ClientTarget& target,
-                   WorkerTallies& tallies, ConnectionCounters& counters, bool stallable)
-    : ws_(ioc),
-      stall_timer_(ioc),
-      target_(target),
-      tallies_(tallies),
-      counters_(counters),
-      stallable_(stallable) {}
+WorkerContext::WorkerContext(const ClientTarget& client_target,
+                             ConnectionCounters& connection_counters, int epoll)
+    : target(client_target),
+      counters(connection_counters),
+      epoll_fd(epoll),
+      read_buffer(kReadBufferSize),
+      random(std::random_device{}()) {}
+
+struct WsClient::Handshake {
+  http::response_parser<http::empty_body> parser;
+  std::string response;  // received bytes the parser has not consumed yet
+};
+
+WsClient::WsClient(WorkerContext& worker, bool stallable)
+    : worker_(worker), stallable_(stallable) {}
+
+WsClient::~WsClient() = default;
 
 void WsClient::Start() {
-  beast::get_lowest_layer(ws_).expires_after(std::chrono::seconds(30));
-  beast::get_lowest_layer(ws_).async_connect(
-      target_.endpoint,
-      [self = shared_from_this()](beast::error_code ec) { self->OnConnect(ec); });
-}
-
-void WsClient::OnConnect(beast::error_code ec) {
-  if (ec) return Fail();
-  beast::get_lowest_layer(ws_).socket().set_option(boost::asio::ip::tcp::no_delay(true));
-  // The websocket stream manages its own (disabled) timeouts from here on.
-  beast::get_lowest_layer(ws_).expires_never();
-  auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::client);
-  timeouts.idle_timeout = websocket::stream_base::none();
-  timeouts.handshake_timeout = std::chrono::seconds(30);
-  ws_.set_option(timeouts);
-  ws_.read_message_max(16 * 1024 * 1024);
-  if (target_.offer_deflate) {
-    websocket::permessage_deflate deflate;
-    deflate.client_enable = true;
-    ws_.set_option(deflate);
+  const ClientTarget& target = worker_.target;
+  fd_.reset(::socket(target.address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd_) return Close();
+  const int one = 1;
+  ::setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (::connect(fd_.get(), reinterpret_cast<const sockaddr*>(&target.address),
+                target.address_size) != 0 &&
+      errno != EINPROGRESS) {
+    return Close();
   }
-  ws_.async_handshake(target_.host_header, target_.target,
-                      [self = shared_from_this()](beast::error_code hec) { self->OnHandshake(hec); });
+  interest_ = WantedEvents();  // writable once connected (or failed)
+  epoll_event event{.events = interest_, .data = {.ptr = this}};
+  if (::epoll_ctl(worker_.epoll_fd, EPOLL_CTL_ADD, fd_.get(), &event) != 0) return Close();
+  handshake_ = std::make_unique<Handshake>();
 }
 
-void WsClient::OnHandshake(beast::error_code ec) {
-  if (ec) return Fail();
-  opened_ = true;
-  counters_.opened.fetch_add(1, std::memory_order_relaxed);
-  Read();
-}
-
-void WsClient::Read() {
-  ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-    self->OnRead(ec, n);
-  });
-}
-
-void WsClient::OnRead(beast::error_code ec, std::size_t) {
-  if (ec) return Fail();
-  auto& tally = stallable_ ? tallies_.stalled : tallies_.healthy;
-  if (ws_.got_text()) {
-    const auto data = buffer_.cdata();
-    tally.OnFrame(std::string_view(static_cast<const char*>(data.data()), data.size()),
-                  RealtimeMicros(), seq_);
-  } else {
-    ++tally.frames;
-    ++tally.other_messages;
+void WsClient::OnEvents(uint32_t events) {
+  // A client closed earlier in the same epoll batch may still get events.
+  if (state_ == State::kClosed) return;
+  if (state_ == State::kConnecting) return OnConnected();
+  if ((events & EPOLLOUT) && !FlushUnsent()) return;
+  if (events & EPOLLIN) {
+    OnReadable();
+  } else if (events & (EPOLLERR | EPOLLHUP)) {
+    Close();  // reset while not reading (stalled)
   }
-  buffer_.consume(buffer_.size());
+}
 
-  if (stallable_ && !stalled_once_) {
-    const int64_t now = SteadyNanos();
-    const int64_t start = counters_.stall_start_ns.load(std::memory_order_relaxed);
-    const int64_t end = counters_.stall_end_ns.load(std::memory_order_relaxed);
-    if (now >= start && now < end) {
-      // Stop reading: the server sees a client whose socket buffers fill up.
-      stalled_once_ = true;
-      stall_timer_.expires_after(std::chrono::nanoseconds(end - now));
-      stall_timer_.async_wait([self = shared_from_this()](beast::error_code tec) {
-        if (!tec) self->Read();
-      });
+void WsClient::OnConnectTimeout() {
+  if (opening()) Close();
+}
+
+void WsClient::SetReading(bool reading) {
+  reading_ = reading;
+  if (state_ != State::kClosed) UpdateInterest();
+}
+
+void WsClient::OnConnected() {
+  int error = 0;
+  socklen_t size = sizeof error;
+  if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &error, &size) != 0 || error != 0) {
+    return Close();
+  }
+  state_ = State::kHandshaking;
+  if (Send(HandshakeRequest())) UpdateInterest();
+}
+
+std::string WsClient::HandshakeRequest() {
+  std::array<char, 16> key;
+  for (char& c : key) c = static_cast<char>(worker_.random());
+  const ClientTarget& target = worker_.target;
+  std::string request = "GET " + target.target + " HTTP/1.1\r\nHost: " + target.host_header +
+                        "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " +
+                        absl::Base64Escape(absl::string_view(key.data(), key.size())) +
+                        "\r\nSec-WebSocket-Version: 13\r\n";
+  if (target.offer_deflate) {
+    request += "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
+  }
+  request += "\r\n";
+  return request;
+}
+
+void WsClient::OnReadable() {
+  std::vector<char>& buffer = worker_.read_buffer;
+  for (;;) {
+    const ssize_t n = ::recv(fd_.get(), buffer.data(), buffer.size(), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    if (n <= 0) return Close();  // closed by the server, or reset
+    // One clock read per recv(): the frames in it arrived together.
+    if (!OnReceived(std::string_view(buffer.data(), static_cast<size_t>(n)), RealtimeMicros())) {
       return;
     }
+    // A short read emptied the socket (epoll(7)), so the recv() that would
+    // fail with EAGAIN is not needed: newer data brings a new edge.
+    if (static_cast<size_t>(n) < buffer.size()) return;
   }
-  Read();
 }
 
-void WsClient::Fail() {
-  if (counters_.stopping.load(std::memory_order_relaxed)) return;
-  if (!opened_) {
-    counters_.failed.fetch_add(1, std::memory_order_relaxed);
-  } else if (stallable_) {
-    counters_.closed_stalled.fetch_add(1, std::memory_order_relaxed);
-  } else {
-    counters_.closed_healthy.fetch_add(1, std::memory_order_relaxed);
+bool WsClient::OnReceived(std::string_view bytes, int64_t now_us) {
+  if (state_ == State::kHandshaking) {
+    if (!OnHandshakeResponse(bytes)) return false;
+    if (state_ != State::kOpen) return true;
   }
+  reader_.Feed(bytes);
+  WsFrameReader::Message message;
+  for (;;) {
+    switch (reader_.Next(message)) {
+      case WsFrameReader::Result::kNeedMore:
+        return true;
+      case WsFrameReader::Result::kProtocolError:
+        Close();
+        return false;
+      case WsFrameReader::Result::kMessage:
+        if (!OnMessage(message, now_us)) return false;
+        break;
+    }
+  }
+}
+
+// Leaves in `bytes` what follows the response header: the first frames.
+bool WsClient::OnHandshakeResponse(std::string_view& bytes) {
+  Handshake& handshake = *handshake_;
+  handshake.response.append(bytes);
+  beast::error_code ec;
+  const size_t used = handshake.parser.put(boost::asio::buffer(handshake.response), ec);
+  if (ec == http::error::need_more) {
+    handshake.response.erase(0, used);
+    bytes = {};
+    return true;
+  }
+  const auto& response = handshake.parser.get();
+  const bool upgraded = !ec && response.result_int() == 101;
+  const DeflateResponse deflate =
+      upgraded ? ParseDeflateResponse(response[http::field::sec_websocket_extensions])
+               : DeflateResponse{};
+  if (!upgraded || (deflate.accepted && !worker_.target.offer_deflate)) {
+    Close();
+    return false;
+  }
+  if (deflate.accepted) {
+    reader_.AllowCompression();
+    if (!deflate.server_no_context_takeover) {
+      inflate_stream_ = std::make_unique<beast::zlib::inflate_stream>();
+    }
+  }
+  // The header ends in this chunk: anything the parser left is from it.
+  bytes = bytes.substr(bytes.size() - (handshake.response.size() - used));
+  handshake_.reset();
+  state_ = State::kOpen;
+  worker_.counters.opened.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+bool WsClient::OnMessage(const WsFrameReader::Message& message, int64_t now_us) {
+  switch (message.opcode) {
+    case Opcode::kText:
+    case Opcode::kBinary: {
+      std::string_view payload = message.payload;
+      if (message.compressed) {
+        auto& stream = inflate_stream_ ? *inflate_stream_ : worker_.shared_inflate_stream;
+        const auto inflated = worker_.inflater.Inflate(stream, payload);
+        if (!inflate_stream_) stream.reset();
+        if (!inflated) {
+          Close();
+          return false;
+        }
+        payload = *inflated;
+      }
+      DeliveryTally& tally = stallable_ ? worker_.tallies.stalled : worker_.tallies.healthy;
+      if (message.opcode == Opcode::kText) {
+        tally.OnFrame(payload, now_us, seq_);
+      } else {
+        ++tally.frames;
+        ++tally.other_messages;
+      }
+      return true;
+    }
+    case Opcode::kPing:
+      return SendControl(Opcode::kPong, message.payload);
+    case Opcode::kClose:
+      // Echo the status code (RFC 6455 §5.5.1), then hang up.
+      SendControl(Opcode::kClose, message.payload.substr(0, 2));
+      Close();
+      return false;
+    case Opcode::kPong:
+    case Opcode::kContinuation:
+      return true;  // unsolicited pong; the reader yields no continuations
+  }
+  return true;
+}
+
+bool WsClient::SendControl(Opcode opcode, std::string_view payload) {
+  // Client frames are masked (RFC 6455 §5.3); control payloads are <= 125.
+  std::array<char, 2 + 4 + 125> frame;
+  frame[0] = static_cast<char>(0x80 | static_cast<uint8_t>(opcode));
+  frame[1] = static_cast<char>(0x80 | payload.size());
+  const uint32_t mask = worker_.random();
+  std::memcpy(&frame[2], &mask, 4);
+  for (size_t i = 0; i < payload.size(); ++i) frame[6 + i] = payload[i] ^ frame[2 + i % 4];
+  return Send(std::string_view(frame.data(), 6 + payload.size()));
+}
+
+bool WsClient::Send(std::string_view bytes) {
+  if (unsent_.empty()) {
+    const ssize_t n = ::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno != EAGAIN && errno != EINTR) {
+      Close();
+      return false;
+    }
+    bytes.remove_prefix(static_cast<size_t>(std::max<ssize_t>(n, 0)));
+  }
+  if (!bytes.empty()) {
+    unsent_.append(bytes);
+    UpdateInterest();
+  }
+  return true;
+}
+
+bool WsClient::FlushUnsent() {
+  const ssize_t n = ::send(fd_.get(), unsent_.data(), unsent_.size(), MSG_NOSIGNAL);
+  if (n < 0 && errno != EAGAIN && errno != EINTR) {
+    Close();
+    return false;
+  }
+  unsent_.erase(0, static_cast<size_t>(std::max<ssize_t>(n, 0)));
+  UpdateInterest();
+  return true;
+}
+
+uint32_t WsClient::WantedEvents() const {
+  // Edge-triggered: a socket is not polled again after each event, which
+  // level-triggered epoll does at a measurable cost per message.
+  uint32_t events = EPOLLET;
+  if (state_ == State::kConnecting || !unsent_.empty()) events |= EPOLLOUT;
+  if (state_ != State::kConnecting && reading_) events |= EPOLLIN;
+  return events;
+}
+
+void WsClient::UpdateInterest() {
+  const uint32_t wanted = WantedEvents();
+  if (wanted == interest_) return;
+  interest_ = wanted;
+  epoll_event event{.events = interest_, .data = {.ptr = this}};
+  ::epoll_ctl(worker_.epoll_fd, EPOLL_CTL_MOD, fd_.get(), &event);
+}
+
+void WsClient::Close() {
+  if (state_ == State::kClosed) return;
+  ConnectionCounters& counters = worker_.counters;
+  if (!counters.stopping.load(std::memory_order_relaxed)) {
+    if (opening()) {
+      counters.failed.fetch_add(1, std::memory_order_relaxed);
+    } else if (stallable_) {
+      counters.closed_stalled.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      counters.closed_healthy.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  state_ = State::kClosed;
+  fd_.reset();  // also leaves the epoll set
+  // Give back what a closed client no longer needs.
+  handshake_.reset();
+  inflate_stream_.reset();
+  reader_ = WsFrameReader();
+  std::string().swap(unsent_);
 }
 
 }  // namespace stockfeed::bench

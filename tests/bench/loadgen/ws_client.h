@@ -1,21 +1,25 @@
-// One WebSocket client connection: connect, handshake, then read frames
-// forever into its worker's tallies. Lives on its worker's single io thread,
-// so it touches the worker state without locks.
+// One WebSocket client connection on its worker's epoll loop: a non-blocking
+// connect, the upgrade handshake by hand, then frames parsed straight out of
+// the worker's shared read buffer into the worker's tallies. Touched only by
+// its worker's thread, so it uses the worker's state without locks.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <random>
 #include <string>
+#include <string_view>
+#include <vector>
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/websocket/stream.hpp>
+#include <boost/beast/zlib/inflate_stream.hpp>
 
 #include "delivery_tally.h"
+#include "message_inflater.h"
+#include "unique_fd.h"
+#include "ws_frame_reader.h"
 
 namespace stockfeed::bench {
 
@@ -26,9 +30,6 @@ struct ConnectionCounters {
   std::atomic<int64_t> closed_healthy{0};  // closed by the server (or reset)
   std::atomic<int64_t> closed_stalled{0};
   std::atomic<bool> stopping{false};
-  // Stall window on the steady clock, in ns since its epoch.
-  std::atomic<int64_t> stall_start_ns{INT64_MAX};
-  std::atomic<int64_t> stall_end_ns{INT64_MAX};
 };
 
 // What one io thread's connections received since the last collection.
@@ -38,35 +39,82 @@ struct WorkerTallies {
 };
 
 struct ClientTarget {
-  boost::asio::ip::tcp::endpoint endpoint;
+  sockaddr_storage address{};
+  socklen_t address_size = 0;
   std::string host_header;  // "host:port"
   std::string target;       // "/ws?protocol=v1"
   bool offer_deflate = false;  // offer permessage-deflate, as browsers do
 };
 
-class WsClient : public std::enable_shared_from_this<WsClient> {
+// What all clients of one worker share. Keeping buffers here keeps each
+// client small, so that tens of thousands of them fit.
+struct WorkerContext {
+  WorkerContext(const ClientTarget& client_target, ConnectionCounters& connection_counters,
+                int epoll);
+
+  const ClientTarget& target;
+  ConnectionCounters& counters;
+  const int epoll_fd;
+  WorkerTallies tallies;
+  std::vector<char> read_buffer;  // every recv() lands here
+  std::mt19937 random;            // handshake keys and frame masks
+  // For servers that reset their compressor after each message
+  // (server_no_context_takeover): whole messages are inflated at once, so
+  // their clients can share one stream, reset after each message.
+  boost::beast::zlib::inflate_stream shared_inflate_stream;
+  MessageInflater inflater;
+};
+
+class WsClient {
  public:
-  WsClient(boost::asio::io_context& ioc, const ClientTarget& target, WorkerTallies& tallies,
-           ConnectionCounters& counters, bool stallable);
+  WsClient(WorkerContext& worker, bool stallable);
+  WsClient(const WsClient&) = delete;
+  WsClient& operator=(const WsClient&) = delete;
+  ~WsClient();
+
+  // Starts connecting. Failures here and later are counted and close it.
   void Start();
+  // Handles the epoll events of its socket.
+  void OnEvents(uint32_t events);
+  // Fails it if it is still connecting or handshaking.
+  void OnConnectTimeout();
+  // Stops or resumes reading (--stall): while stopped, the server's sends
+  // back up in the socket buffers.
+  void SetReading(bool reading);
+
+  bool opening() const { return state_ == State::kConnecting || state_ == State::kHandshaking; }
 
  private:
-  void OnConnect(boost::beast::error_code ec);
-  void OnHandshake(boost::beast::error_code ec);
-  void Read();
-  void OnRead(boost::beast::error_code ec, std::size_t bytes);
-  void Fail();
+  enum class State : uint8_t { kConnecting, kHandshaking, kOpen, kClosed };
+  struct Handshake;
 
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
-  boost::beast::flat_buffer buffer_;
-  boost::asio::steady_timer stall_timer_;
-  const ClientTarget& target_;
-  WorkerTallies& tallies_;
-  ConnectionCounters& counters_;
+  void OnConnected();
+  void OnReadable();
+  // These return false once the connection has been closed.
+  bool OnReceived(std::string_view bytes, int64_t now_us);
+  bool OnHandshakeResponse(std::string_view& bytes);
+  bool OnMessage(const WsFrameReader::Message& message, int64_t now_us);
+  bool SendControl(WsFrameReader::Opcode opcode, std::string_view payload);
+  bool Send(std::string_view bytes);
+  bool FlushUnsent();
+
+  std::string HandshakeRequest();
+  uint32_t WantedEvents() const;
+  void UpdateInterest();
+  void Close();
+
+  WorkerContext& worker_;
+  UniqueFd fd_;
+  std::unique_ptr<Handshake> handshake_;  // only until open
+  WsFrameReader reader_;
+  // Set when the server keeps its compression context between messages.
+  std::unique_ptr<boost::beast::zlib::inflate_stream> inflate_stream_;
+  std::string unsent_;  // what the socket did not take yet
   SeqTracker seq_;
+  uint32_t interest_ = 0;  // epoll events registered
+  State state_ = State::kConnecting;
+  bool reading_ = true;
   const bool stallable_;
-  bool opened_ = false;
-  bool stalled_once_ = false;
 };
 
 }  // namespace stockfeed::bench
