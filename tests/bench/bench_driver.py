@@ -156,6 +156,21 @@ def scenario_idle(env, kind):
             "gaps": r["seq_gaps"], "limited": r["limited_by_loadgen"]}
 
 
+def kernel_floor(env, connections):
+    """fanout_floor: the kernel alone sending one message to each loopback connection."""
+    argv = [str(env.fanout_floor), f"--connections={connections}",
+            f"--sender_cpu={SERVER_CPU}", f"--reader_cpu={LOADGEN_CPU}"]
+    print("  $ " + shlex.join(argv), flush=True)
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    for line in out.stdout.splitlines():
+        if line.startswith("RESULT "):
+            result = json.loads(line[len("RESULT "):])
+            print(f"    one round of sends: {result['round_ms_median']:.1f} ms, "
+                  f"{result['us_per_send']:.2f} us per send", flush=True)
+            return result
+    raise RuntimeError(f"fanout_floor exited {out.returncode}: {out.stderr[-300:]}")
+
+
 def scenario_ladder(env, kind):
     rows = {}
     for rate in (10, 50, 100):
@@ -436,7 +451,7 @@ def table(title, metrics, results, note=""):
     return "\n".join(lines) + "\n"
 
 
-def render(all_results, env):
+def render(all_results, env, floor=None):
     out = []
     r = all_results
     if "1" in r:
@@ -444,6 +459,13 @@ def render(all_results, env):
             ("clients", "clients connected"), ("rss_per_conn_bytes", "RSS per connection (bytes)"),
             ("rss_mib", "RSS with all connected (MiB)"), ("cpu_pct", "server CPU (% of a core)"),
             ("p99_ms", "p99 latency (ms)"), ("gaps", "seq gaps"), ("limited", "limited by loadgen")], r["1"]))
+        if floor:
+            out.append(
+                f"Kernel floor (`fanout_floor`: one `send()` of {floor['bytes']} bytes to each of "
+                f"{floor['connections']:,} loopback connections and nothing else, sender on core "
+                f"{SERVER_CPU}, reader on core {LOADGEN_CPU}): one round takes "
+                f"{floor['round_ms_median']:.1f} ms, {floor['us_per_send']:.2f} µs per send. No server "
+                f"on one core can deliver an update to all of these clients sooner.\n")
     if "2" in r:
         for rate in ("10/s", "50/s", "100/s"):
             sub = {k: v.get(rate, v) for k, v in r["2"].items()}
@@ -568,6 +590,7 @@ class Env:
         self.ws_gateway = self.build_dir / "ws_gateway/ws_gateway"
         self.feeder = self.build_dir / "price_service/stockfeed_feeder"
         self.grpc_loadgen = self.build_dir / "tests/bench/grpc_loadgen"
+        self.fanout_floor = self.build_dir / "tests/bench/fanout_floor"
         self.factor = args.scale
         self.log_dir = self.build_dir / "bench-logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -642,6 +665,12 @@ def main():
                 except Exception as e:  # one broken server must not lose the others' numbers
                     print(f"   error: {e}")
                     results[sid][kind] = {"error": str(e)[:200]}
+            if sid == "1" and os.access(env.fanout_floor, os.X_OK):
+                print("== scenario 1: kernel floor", flush=True)
+                try:
+                    results["1floor"] = kernel_floor(env, env.scale(10_000))
+                except Exception as e:
+                    print(f"   error: {e}")
             if sid == "3" and "ours" in kinds:
                 print("== scenario 3 (saturation): ours, batch=1", flush=True)
                 results["3b"] = scenario_saturation(env, "ours", batch=True)
@@ -659,8 +688,9 @@ def main():
 
     if "3b" in results:  # show batch mode as its own column-less note
         results["3"]["ours (batch)"] = results.pop("3b")
+    floor = results.pop("1floor", None)
     body = render({k: {kk: vv for kk, vv in v.items() if kk in KINDS} if k not in ("6", "7") else v
-                   for k, v in results.items()}, env)
+                   for k, v in results.items()}, env, floor)
     if "3" in results and "ours (batch)" in results["3"]:
         b = results["3"]["ours (batch)"]
         body += (f"\nours with `batch=1`: {json.dumps(b['best'])}, next step failed by {b['stopped_by']}\n")
