@@ -67,11 +67,15 @@ void Session::Start(boost::beast::http::request<boost::beast::http::string_body>
       shard_.SchedulePass();
     }
   });
+  // Beast times the handshake only. Idle clients are pinged and dropped by
+  // the shard's sweep (CheckTimeouts): no timer per connection, and a ping
+  // is two static bytes in the write queue.
   websocket::stream_base::timeout timeouts;
   timeouts.handshake_timeout = ToChrono(config.handshake_timeout);
-  timeouts.idle_timeout = ToChrono(config.idle_timeout);
-  timeouts.keep_alive_pings = true;  // ping at half the idle timeout
+  timeouts.idle_timeout = websocket::stream_base::none();
+  timeouts.keep_alive_pings = false;
   ws_.set_option(timeouts);
+  ws_.control_callback([this](websocket::frame_type, boost::beast::string_view) { HeardFromClient(); });
   if (config.permessage_deflate) {
     // No context takeover and the smallest window: each price is compressed
     // once for everybody (core/deflate.h).
@@ -100,6 +104,7 @@ void Session::OnAccept(const error_code& ec) {
   }
   open_ = true;
   registered_ = true;
+  HeardFromClient();
   shard_.Add(this);
   ++shard_.counters().total_connections;
   const uint64_t active = ++shard_.counters().active_connections;
@@ -316,6 +321,7 @@ void Session::OnRead(const error_code& ec, std::size_t bytes) {
     open_ = false;
     return;  // the last reference goes with this handler
   }
+  HeardFromClient();
   if (!ws_.got_text()) {
     read_buffer_.consume(bytes);
     Close(websocket::close_code::unknown_data, "binary frames are not supported; send JSON text");
@@ -386,13 +392,33 @@ void Session::Close(websocket::close_code code, std::string reason) {
                   [self = shared_from_this()](const error_code&) {});
 }
 
-void Session::CheckStalled(std::chrono::steady_clock::time_point now) {
+void Session::HeardFromClient() {
+  last_heard_ = std::chrono::steady_clock::now();
+  ping_outstanding_ = false;
+}
+
+void Session::CheckTimeouts(std::chrono::steady_clock::time_point now) {
+  if (!open_) return;
+  const GatewayConfig& config = shard_.config();
   const FrameSocket& socket = ws_.next_layer();
-  if (!socket.writing() || now - socket.write_started() < ToChrono(shard_.config().write_stall_timeout)) {
+  if (socket.writing() && now - socket.write_started() >= ToChrono(config.write_stall_timeout)) {
+    ++shard_.counters().slow_disconnects;
+    Abort("client stopped reading (write stalled past --write_stall_timeout)");
     return;
   }
-  ++shard_.counters().slow_disconnects;
-  Abort("client stopped reading (write stalled past --write_stall_timeout)");
+  const auto silent = now - last_heard_;
+  if (silent >= ToChrono(config.idle_timeout)) {
+    Abort("no frame from the client for --idle_timeout");
+    return;
+  }
+  if (silent >= ToChrono(config.idle_timeout / 2) && !ping_outstanding_ && !closing_) {
+    // An empty ping (RFC 6455 §5.5.2); any frame back, its pong included,
+    // counts as a sign of life.
+    static constexpr char kPing[] = {'\x89', '\x00'};
+    ws_.next_layer().Queue(nullptr, absl::string_view(kPing, sizeof kPing));
+    ws_.next_layer().Flush();
+    ping_outstanding_ = true;
+  }
 }
 
 void Session::Abort(absl::string_view why) {

@@ -37,8 +37,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void SendStatus(const FramePtr& status);
   // Close handshake with `code` and a reason.
   void Close(boost::beast::websocket::close_code code, std::string reason);
-  // Disconnects a client that stopped reading past the hard bound.
-  void CheckStalled(std::chrono::steady_clock::time_point now);
+  // Disconnects a client that stopped reading past --write_stall_timeout or
+  // sent nothing for --idle_timeout; pings it at half of that.
+  void CheckTimeouts(std::chrono::steady_clock::time_point now);
 
  private:
   void OnAccept(const error_code& ec);
@@ -56,6 +57,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void Conflate(bool announce);
   size_t QueueBacklog();
   void Abort(absl::string_view why);
+  void HeardFromClient();
   // The bytes of `frame` for this client: compressed when it negotiated that.
   absl::string_view WireOf(const Frame& frame) const {
     return deflate_ && !frame.deflated_wire().empty() ? frame.deflated_wire() : frame.wire();
@@ -74,6 +76,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool open_ = false;
   bool closing_ = false;
   bool registered_ = false;
+  std::chrono::steady_clock::time_point last_heard_{};  // last frame from the client
+  bool ping_outstanding_ = false;
   bool deflate_ = false;  // permessage-deflate negotiated: send compressed price frames
   std::vector<FramePtr> batch_;  // reused for every write: no allocation per write
   RateLimiter control_limiter_;

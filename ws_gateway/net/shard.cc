@@ -1,5 +1,7 @@
 #include "shard.h"
 
+#include <algorithm>
+
 #include <boost/asio/post.hpp>
 
 #include "session.h"
@@ -118,12 +120,17 @@ void Shard::CloseAll(std::string reason) {
 }
 
 void Shard::ScheduleSweep() {
-  sweep_timer_.expires_after(std::chrono::seconds(1));
+  // Often enough to ping at half the idle timeout and drop at the full one
+  // with little slack; at most once a second.
+  const absl::Duration period = std::clamp(
+      std::min(config_.idle_timeout, config_.write_stall_timeout) / 4, absl::Milliseconds(10), absl::Seconds(1));
+  sweep_timer_.expires_after(absl::ToChronoNanoseconds(period));
   sweep_timer_.async_wait([this](const error_code& ec) {
     if (ec) return;
     const auto now = std::chrono::steady_clock::now();
+    // Aborting a session may remove it from the list: iterate over a copy.
     const std::vector<Session*> sessions = sessions_;
-    for (Session* session : sessions) session->CheckStalled(now);
+    for (Session* session : sessions) session->CheckTimeouts(now);
     ScheduleSweep();
   });
 }
