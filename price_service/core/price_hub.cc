@@ -22,7 +22,13 @@ void PriceHub::StartEpoch(std::string epoch) {
   for (Listener* listener : listeners_) listener->OnPublished();
 }
 
-void PriceHub::Publish(std::vector<v1::PriceUpdate> updates) {
+void PriceHub::Publish(std::vector<v1::PriceUpdate> updates) { PublishAs(std::move(updates), v1::UPDATE_KIND_LIVE); }
+
+void PriceHub::PublishHistory(std::vector<v1::PriceUpdate> updates) {
+  PublishAs(std::move(updates), v1::UPDATE_KIND_REPLAY);
+}
+
+void PriceHub::PublishAs(std::vector<v1::PriceUpdate> updates, v1::UpdateKind kind) {
   {
     absl::MutexLock lock(&mu_);
     for (v1::PriceUpdate& update : updates) {
@@ -33,7 +39,7 @@ void PriceHub::Publish(std::vector<v1::PriceUpdate> updates) {
       last_sequence_ = update.sequence();
       if (first_sequence_ == 0) first_sequence_ = update.sequence();
       update.set_epoch(epoch_);
-      update.set_kind(v1::UPDATE_KIND_LIVE);
+      update.set_kind(kind);
       update.clear_dropped_before();
       latest_[Key(update.symbol(), update.source())] = update;
       if (buffer_.size() == capacity_) buffer_.pop_front();

@@ -56,6 +56,10 @@ class PriceHub {
   // below the last published sequence are ignored, which makes a source's
   // re-read after a reconnect harmless. Sets `epoch` and `kind` = LIVE.
   void Publish(std::vector<v1::PriceUpdate> updates);
+  // Like Publish, for updates that happened before the source read them (a
+  // PostgreSQL source loading its table): streams already open get them as
+  // REPLAY, so none takes old rows for new prices.
+  void PublishHistory(std::vector<v1::PriceUpdate> updates);
 
   // The initial updates of a new stream (snapshot, or nothing when replaying)
   // and the position to read live updates from.
@@ -83,6 +87,7 @@ class PriceHub {
   void RemoveListener(Listener* listener);
 
  private:
+  void PublishAs(std::vector<v1::PriceUpdate> updates, v1::UpdateKind kind);
   using Key = std::pair<std::string, std::string>;  // symbol, source
 
   std::vector<v1::PriceUpdate> LatestLocked(const SymbolFilter& filter, v1::UpdateKind kind) const

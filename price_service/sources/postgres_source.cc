@@ -212,7 +212,7 @@ void PostgresSource::LoadHistory(pqxx::connection_base& conn, const std::string&
   cursor_ = updates.empty() ? 0 : updates.back().sequence();
   spdlog::info("loaded {} rows of history (replay window {}) up to seq {}", updates.size(),
                window.size(), cursor_);
-  hub_.Publish(std::move(updates));
+  hub_.PublishHistory(std::move(updates));
 }
 
 size_t PostgresSource::Sequence(pqxx::connection_base& conn) {

@@ -76,6 +76,24 @@ TEST_F(PriceHubTest, PublishStampsEpochAndLiveAndClearsDroppedBefore) {
   EXPECT_EQ(hub_.epoch(), "e1");
 }
 
+TEST_F(PriceHubTest, HistoryReachesOpenStreamsAsReplayThenNewPricesAsLive) {
+  FeedPosition position = hub_.Subscribe({}, {}).position;
+  hub_.PublishHistory({Update(1), Update(2)});
+  hub_.Publish({Update(3)});
+
+  const std::vector<v1::PriceUpdate> read = ReadAll(hub_, position);
+  ASSERT_EQ(read.size(), 3u);
+  EXPECT_EQ(read[0].kind(), v1::UPDATE_KIND_REPLAY);
+  EXPECT_EQ(read[1].kind(), v1::UPDATE_KIND_REPLAY);
+  EXPECT_EQ(read[2].kind(), v1::UPDATE_KIND_LIVE);
+  // A snapshot of history is a snapshot like any other.
+  v1::SubscribeRequest snapshot;
+  snapshot.set_snapshot(true);
+  const PriceHub::Subscription later = hub_.Subscribe(snapshot, {});
+  ASSERT_FALSE(later.initial.empty());
+  for (const v1::PriceUpdate& update : later.initial) EXPECT_EQ(update.kind(), v1::UPDATE_KIND_SNAPSHOT);
+}
+
 TEST_F(PriceHubTest, PublishIgnoresSequencesAtOrBelowTheLast) {
   hub_.Publish(Range(1, 3));
   hub_.Publish(Range(2, 5));                  // a source re-reading after a reconnect
