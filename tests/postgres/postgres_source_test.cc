@@ -292,6 +292,42 @@ TEST_F(PostgresSourceTest, MissingDatabaseIsReportedThenPickedUpWhenCreated) {
   EXPECT_EQ(WaitForLastSequence(*stub, 1, kTimeout).last_sequence(), 1u);
 }
 
+TEST_F(PostgresSourceTest, StreamsOpenedBeforeTheHistoryLoadGetItAsReplay) {
+  const std::string database = SqlValue(url_, "SELECT current_database()");
+  {
+    auto first = StartServer(url_);
+    ASSERT_NE(first, nullptr);
+    ASSERT_TRUE(WaitForHealth(ChannelTo(first->port()), kServing, kTimeout));
+    pqxx::connection conn(url_);
+    InsertMarked(conn, 1, 5);
+    auto stub = v1::PriceFeed::NewStub(ChannelTo(first->port()));
+    ASSERT_EQ(WaitForLastSequence(*stub, 5, kTimeout).last_sequence(), 5u);
+  }
+  // A service waiting for a database that is not there yet, and a client
+  // already subscribed to it; then those five sequenced rows appear.
+  const std::string later = database + "_later";
+  auto server = StartServer(PostgresEnvironment::cluster().UrlFor(later));
+  ASSERT_NE(server, nullptr);
+  auto channel = ChannelTo(server->port());
+  FeedCollector collector(channel, v1::SubscribeRequest());
+  absl::SleepFor(absl::Milliseconds(300));
+  ASSERT_EQ(HealthStatus(channel, "stockfeed.v1.PriceFeed"), kNotServing);
+  RunSql(PostgresEnvironment::cluster().url(),
+         absl::StrCat("ALTER DATABASE ", database, " RENAME TO ", later));
+  ASSERT_TRUE(WaitForHealth(channel, kServing, kTimeout));
+  RunSql(PostgresEnvironment::cluster().UrlFor(later),
+         "INSERT INTO stock_prices (symbol, price, source, timestamp) VALUES ('NVDA', 6, 'x', 0)");
+
+  const std::vector<v1::PriceUpdate> got = collector.WaitFor(6, kTimeout);
+  ASSERT_EQ(got.size(), 6u);
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(got[i].sequence(), i + 1);
+    EXPECT_EQ(got[i].kind(), v1::UPDATE_KIND_REPLAY) << "seq " << got[i].sequence();
+  }
+  EXPECT_EQ(got[5].sequence(), 6u);
+  EXPECT_EQ(got[5].kind(), v1::UPDATE_KIND_LIVE);
+}
+
 TEST_F(PostgresSourceTest, MigrationsAreIdempotentAndSafeConcurrently) {
   std::atomic<int> applied{0};
   std::vector<std::thread> threads;
