@@ -164,6 +164,18 @@ class PostgresSourceTest : public ::testing::Test {
     collector_ = std::make_unique<FeedCollector>(channel_, request);
   }
 
+  // Rows 1..count (marks 1..count) numbered by a service that then stops,
+  // as if it had run before the test's own service.
+  void SequenceRowsThenStop(int count) {
+    auto first = StartServer(url_);
+    ASSERT_NE(first, nullptr);
+    ASSERT_TRUE(WaitForHealth(ChannelTo(first->port()), kServing, kTimeout));
+    pqxx::connection conn(url_);
+    InsertMarked(conn, 1, count);
+    auto stub = v1::PriceFeed::NewStub(ChannelTo(first->port()));
+    ASSERT_EQ(WaitForLastSequence(*stub, count, kTimeout).last_sequence(), static_cast<uint64_t>(count));
+  }
+
   std::string url_;
   std::unique_ptr<PriceServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
@@ -294,15 +306,7 @@ TEST_F(PostgresSourceTest, MissingDatabaseIsReportedThenPickedUpWhenCreated) {
 
 TEST_F(PostgresSourceTest, StreamsOpenedBeforeTheHistoryLoadGetItAsReplay) {
   const std::string database = SqlValue(url_, "SELECT current_database()");
-  {
-    auto first = StartServer(url_);
-    ASSERT_NE(first, nullptr);
-    ASSERT_TRUE(WaitForHealth(ChannelTo(first->port()), kServing, kTimeout));
-    pqxx::connection conn(url_);
-    InsertMarked(conn, 1, 5);
-    auto stub = v1::PriceFeed::NewStub(ChannelTo(first->port()));
-    ASSERT_EQ(WaitForLastSequence(*stub, 5, kTimeout).last_sequence(), 5u);
-  }
+  ASSERT_NO_FATAL_FAILURE(SequenceRowsThenStop(5));
   // A service waiting for a database that is not there yet, and a client
   // already subscribed to it; then those five sequenced rows appear.
   const std::string later = database + "_later";
@@ -371,15 +375,7 @@ TEST_F(PostgresSourceTest, WorkshopTableIsUpgradedWithoutReplayingOldRows) {
 }
 
 TEST_F(PostgresSourceTest, RestartedServiceResumesAndReplicasAgree) {
-  {
-    auto first = StartServer(url_);
-    ASSERT_NE(first, nullptr);
-    ASSERT_TRUE(WaitForHealth(ChannelTo(first->port()), kServing, kTimeout));
-    pqxx::connection conn(url_);
-    InsertMarked(conn, 1, 50);
-    auto stub = v1::PriceFeed::NewStub(ChannelTo(first->port()));
-    ASSERT_EQ(WaitForLastSequence(*stub, 50, kTimeout).last_sequence(), 50u);
-  }
+  ASSERT_NO_FATAL_FAILURE(SequenceRowsThenStop(50));
   // Two replicas on the same database, started after the first one stopped.
   auto a = StartServer(url_);
   auto b = StartServer(url_);
