@@ -9,8 +9,8 @@
 #include <netinet/tcp.h>
 #include <sched.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +26,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "proc_stats.h"
 
 ABSL_FLAG(int, connections, 10000, "Loopback TCP connections");
 ABSL_FLAG(int, bytes, 135, "Bytes sent to each connection per round");
@@ -101,10 +102,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "need --connections >= 1 and --rounds >= 1\n");
     return 2;
   }
-  rlimit limit{};
-  ::getrlimit(RLIMIT_NOFILE, &limit);
-  limit.rlim_cur = limit.rlim_max;
-  ::setrlimit(RLIMIT_NOFILE, &limit);
+  stockfeed::bench::RaiseFdLimit();
 
   sockaddr_in address{};
   const int listener = Listen(address);

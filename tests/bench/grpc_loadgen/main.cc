@@ -7,10 +7,9 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "grpc_load_generator.h"
+#include "proc_stats.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "price_service gRPC address HOST:PORT");
 ABSL_FLAG(int, subscribers, 1, "Concurrent Subscribe streams");
@@ -36,14 +35,12 @@ int main(int argc, char** argv) {
   config.duration_s = absl::GetFlag(FLAGS_duration);
   config.shared_channel = absl::GetFlag(FLAGS_shared_channel);
   config.print_intervals = absl::GetFlag(FLAGS_intervals);
-  for (absl::string_view pid : absl::StrSplit(absl::GetFlag(FLAGS_server_pids), ',', absl::SkipEmpty())) {
-    int value = 0;
-    if (!absl::SimpleAtoi(pid, &value)) {
-      std::cerr << "bad --server_pids entry: " << pid << "\n";
-      return 2;
-    }
-    config.server_pids.push_back(value);
+  absl::StatusOr<std::vector<int>> pids = ParsePidList(absl::GetFlag(FLAGS_server_pids));
+  if (!pids.ok()) {
+    std::cerr << "bad --server_pids: " << pids.status().message() << "\n";
+    return 2;
   }
+  config.server_pids = *std::move(pids);
   if (config.subscribers < 1 || config.duration_s < 1 || config.warmup_s < 0) {
     std::cerr << "bad flags: need subscribers >= 1, duration >= 1, warmup >= 0\n";
     return 2;

@@ -8,8 +8,6 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "load_config.h"
 #include "load_generator.h"
@@ -53,14 +51,12 @@ int main(int argc, char** argv) {
   config.stall_for_s = absl::GetFlag(FLAGS_stall_for);
   config.print_intervals = absl::GetFlag(FLAGS_intervals);
   config.offer_deflate = absl::GetFlag(FLAGS_deflate);
-  for (absl::string_view pid : absl::StrSplit(absl::GetFlag(FLAGS_server_pids), ',', absl::SkipEmpty())) {
-    int value = 0;
-    if (!absl::SimpleAtoi(pid, &value)) {
-      std::cerr << "bad --server_pids entry: " << pid << "\n";
-      return 2;
-    }
-    config.server_pids.push_back(value);
+  absl::StatusOr<std::vector<int>> pids = ParsePidList(absl::GetFlag(FLAGS_server_pids));
+  if (!pids.ok()) {
+    std::cerr << "bad --server_pids: " << pids.status().message() << "\n";
+    return 2;
   }
+  config.server_pids = *std::move(pids);
   if (config.connections < 1 || config.threads < 1 || config.duration_s < 1 ||
       config.warmup_s < 0 || config.stall_clients < 0 || config.stall_clients > config.connections) {
     std::cerr << "bad flags: need connections >= 1, threads >= 1, duration >= 1, "

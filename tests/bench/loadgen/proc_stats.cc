@@ -7,6 +7,10 @@
 #include <sstream>
 #include <string>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
 namespace stockfeed::bench {
 
 double ProcessCpuSeconds(int pid) {
@@ -51,6 +55,18 @@ int64_t RaiseFdLimit() {
     getrlimit(RLIMIT_NOFILE, &limit);
   }
   return static_cast<int64_t>(limit.rlim_cur);
+}
+
+absl::StatusOr<std::vector<int>> ParsePidList(absl::string_view list) {
+  std::vector<int> pids;
+  for (absl::string_view entry : absl::StrSplit(list, ',', absl::SkipEmpty())) {
+    int pid = 0;
+    if (!absl::SimpleAtoi(entry, &pid) || pid <= 0) {
+      return absl::InvalidArgumentError(absl::StrCat("bad pid '", entry, "'"));
+    }
+    pids.push_back(pid);
+  }
+  return pids;
 }
 
 }  // namespace stockfeed::bench

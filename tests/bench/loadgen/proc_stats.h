@@ -2,6 +2,10 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace stockfeed::bench {
 
@@ -13,5 +17,7 @@ int64_t ProcessRssKib(int pid);
 double SelfCpuSeconds();
 // Raises the soft open-files limit to the hard one; returns the new limit.
 int64_t RaiseFdLimit();
+// "12,34" as pids (empty entries skipped); an error names the bad entry.
+absl::StatusOr<std::vector<int>> ParsePidList(absl::string_view list);
 
 }  // namespace stockfeed::bench
