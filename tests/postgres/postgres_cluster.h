@@ -19,8 +19,7 @@ class PostgresCluster {
   static absl::StatusOr<std::unique_ptr<PostgresCluster>> Start();
   ~PostgresCluster();  // stops the server and deletes the directory
 
-  // URL of database `stockdb`, or of another database on the same server.
-  const std::string& url() const { return url_; }
+  // URL of database `dbname` on this server.
   std::string UrlFor(absl::string_view dbname) const;
   int port() const { return port_; }
 
@@ -33,7 +32,6 @@ class PostgresCluster {
   PostgresCluster(std::string dir, int port);
   std::string dir_;
   int port_;
-  std::string url_;
 };
 
 // Runs SQL on a new connection to `url` (autocommit; several statements

@@ -316,7 +316,7 @@ TEST_F(PostgresSourceTest, StreamsOpenedBeforeTheHistoryLoadGetItAsReplay) {
   FeedCollector collector(channel, v1::SubscribeRequest());
   absl::SleepFor(absl::Milliseconds(300));
   ASSERT_EQ(HealthStatus(channel, "stockfeed.v1.PriceFeed"), kNotServing);
-  RunSql(PostgresEnvironment::cluster().url(),
+  RunSql(PostgresEnvironment::cluster().UrlFor("postgres"),
          absl::StrCat("ALTER DATABASE ", database, " RENAME TO ", later));
   ASSERT_TRUE(WaitForHealth(channel, kServing, kTimeout));
   RunSql(PostgresEnvironment::cluster().UrlFor(later),
