@@ -4,28 +4,18 @@
 #include <unistd.h>
 
 #include <fstream>
-#include <sstream>
 #include <string>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "stockfeed/common/process_metrics.h"
 
 namespace stockfeed::bench {
 
 double ProcessCpuSeconds(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(in, line)) return -1;
-  // The command name may hold spaces; fields resume after its last ')'.
-  const size_t close = line.rfind(')');
-  if (close == std::string::npos) return -1;
-  std::istringstream fields(line.substr(close + 2));
-  std::string skip;
-  for (int i = 3; i < 14; ++i) fields >> skip;  // state .. cmajflt
-  long long utime = 0, stime = 0;
-  if (!(fields >> utime >> stime)) return -1;
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  const absl::StatusOr<metrics::ProcStat> stat = metrics::ReadProcStat(pid);
+  return stat.ok() ? stat->cpu_seconds : -1;
 }
 
 int64_t ProcessRssKib(int pid) {
