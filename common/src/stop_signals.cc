@@ -3,30 +3,36 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include "spdlog/spdlog.h"
+
 namespace stockfeed {
 namespace {
 
-sigset_t StopSet() {
+sigset_t HandledSet() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   return set;
 }
 
 }  // namespace
 
 StopSignals::StopSignals() {
-  const sigset_t set = StopSet();
+  const sigset_t set = HandledSet();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
 const char* StopSignals::Wait() {
-  const sigset_t set = StopSet();
-  int signal_number = 0;
-  while (sigwait(&set, &signal_number) != 0) {
+  const sigset_t set = HandledSet();
+  for (;;) {
+    int signal_number = 0;
+    if (sigwait(&set, &signal_number) != 0) continue;
+    if (signal_number == SIGINT) return "SIGINT";
+    if (signal_number == SIGTERM) return "SIGTERM";
+    spdlog::info("received SIGHUP: nothing to reload (settings are read at start; restart to apply changes)");
   }
-  return signal_number == SIGINT ? "SIGINT" : "SIGTERM";
 }
 
 }  // namespace stockfeed

@@ -92,12 +92,6 @@ class Shard {
   const GatewayConfig& config_;
   GatewayCounters& counters_;
   StatsFunction stats_;
-  boost::asio::io_context io_{1};
-  boost::asio::steady_timer sweep_timer_{io_};
-  boost::asio::steady_timer pass_timer_{io_};
-  bool pass_scheduled_ = false;
-  std::chrono::steady_clock::time_point last_pass_{};
-  std::thread thread_;
 
   std::mutex inbox_mu_;
   std::vector<FeedEvent> inbox_;  // guarded by inbox_mu_
@@ -110,6 +104,16 @@ class Shard {
   bool draining_ = false;
   std::atomic<uint64_t> messages_sent_{0};
   std::atomic<uint64_t> session_count_{0};
+
+  // Declared after the state above so it is destroyed first: handlers still
+  // pending at shutdown (clients that never finished the close handshake) own
+  // sessions whose destructors remove themselves from sessions_.
+  boost::asio::io_context io_{1};
+  boost::asio::steady_timer sweep_timer_{io_};
+  boost::asio::steady_timer pass_timer_{io_};
+  bool pass_scheduled_ = false;
+  std::chrono::steady_clock::time_point last_pass_{};
+  std::thread thread_;
 };
 
 }  // namespace stockfeed::ws_gateway
