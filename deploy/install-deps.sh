@@ -20,6 +20,8 @@ packages=(
   chromium python3-websockets python3-grpcio
   # process tools used by the scripts
   procps util-linux
+  # deploy checks: systemd-analyze verify/security on the units, manifests read with PyYAML
+  systemd python3-yaml
 )
 
 # Node.js may come from another repository (e.g. NodeSource); only pull Debian's when there is none.
