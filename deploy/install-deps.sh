@@ -17,7 +17,7 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # browser tests and peer servers for the benchmarks
-  chromium python3-websockets python3-grpcio
+  chromium python3-websockets python3-grpcio python3-protobuf
   # process tools used by the scripts
   procps util-linux
   # deploy checks: systemd-analyze verify/security on the units, manifests read with PyYAML
