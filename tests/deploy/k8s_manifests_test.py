@@ -1,0 +1,404 @@
+"""deploy/k8s (base and every overlay) and deploy/docker/compose.yaml agree
+with the binaries they run: every flag is a real flag whose value parses,
+probes ask paths and ports the live processes serve, Services select
+Deployments and reach their ports, kustomization files exist.
+
+Usage: k8s_manifests_test.py SOURCE_DIR PRICE_SERVICE WS_GATEWAY STOCKFEED_FEEDER
+"""
+import copy
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import grpc
+import yaml
+
+from deploy_support import check_args, flag_defaults, flag_name, free_port, seconds
+
+failures = []
+
+
+def check(condition, message):
+    if not condition:
+        failures.append(message)
+        print("FAIL:", message)
+    return condition
+
+
+# --- kustomize, the part these manifests use -------------------------------------------
+
+KNOWN_KUSTOMIZE_FIELDS = {"apiVersion", "kind", "resources", "namespace", "images", "patches"}
+
+
+def strategic_merge(base, patch):
+    """Kubernetes' strategic merge for what our patches touch: maps merge,
+    lists of named items (containers, env, ports) merge by name, other lists replace."""
+    if isinstance(base, dict) and isinstance(patch, dict):
+        for key, value in patch.items():
+            base[key] = strategic_merge(base[key], value) if key in base else copy.deepcopy(value)
+        return base
+    if isinstance(base, list) and isinstance(patch, list) and all(isinstance(i, dict) and "name" in i for i in patch):
+        by_name = {item.get("name"): item for item in base if isinstance(item, dict)}
+        for item in patch:
+            if item["name"] in by_name:
+                strategic_merge(by_name[item["name"]], item)
+            else:
+                base.append(copy.deepcopy(item))
+        return base
+    return copy.deepcopy(patch)
+
+
+def render(directory):
+    """The objects `kubectl kustomize DIRECTORY` would print (for the fields we use)."""
+    path = os.path.join(directory, "kustomization.yaml")
+    kustomization = yaml.safe_load(open(path))
+    unknown = set(kustomization) - KNOWN_KUSTOMIZE_FIELDS
+    if not check(not unknown, f"{path}: {sorted(unknown)} unknown to this test's renderer: extend render()"):
+        return []
+    objects = []
+    for resource in kustomization.get("resources", []):
+        target = os.path.normpath(os.path.join(directory, resource))
+        if not check(os.path.exists(target), f"{path}: resource {resource} does not exist"):
+            continue
+        if os.path.isdir(target):
+            objects += render(target)
+        else:
+            objects += [doc for doc in yaml.safe_load_all(open(target)) if doc]
+    for patch_entry in kustomization.get("patches", []):
+        patch_path = os.path.join(directory, patch_entry["path"])
+        if not check(os.path.exists(patch_path), f"{path}: patch {patch_entry['path']} does not exist"):
+            continue
+        patch = yaml.safe_load(open(patch_path))
+        targets = [o for o in objects if o["kind"] == patch["kind"] and o["metadata"]["name"] == patch["metadata"]["name"]]
+        if check(len(targets) == 1, f"{patch_path}: patches {len(targets)} objects, expected 1"):
+            strategic_merge(targets[0], patch)
+    for image in kustomization.get("images", []):
+        for container in all_containers(objects):
+            name, _, tag = container["image"].partition(":")
+            if name == image["name"]:
+                container["image"] = f"{image.get('newName', name)}:{image.get('newTag', tag)}"
+    if "namespace" in kustomization:
+        for obj in objects:
+            if obj["kind"] != "Namespace":
+                obj["metadata"]["namespace"] = kustomization["namespace"]
+    return objects
+
+
+def all_containers(objects):
+    for obj in objects:
+        if obj["kind"] == "Deployment":
+            spec = obj["spec"]["template"]["spec"]
+            yield from spec.get("initContainers", []) + spec["containers"]
+
+
+def rendered(directory):
+    """render(), cross-checked against the real kustomize where kubectl is installed
+    (it is not a Debian 12 package, so CI relies on render() alone)."""
+    objects = render(directory)
+    if shutil.which("kubectl"):
+        out = subprocess.run(["kubectl", "kustomize", directory], capture_output=True, text=True, timeout=120)
+        theirs = [doc for doc in yaml.safe_load_all(out.stdout) if doc] if out.returncode == 0 else None
+        key = lambda o: (o["kind"], o["metadata"]["name"])
+        check(theirs is not None and sorted(theirs, key=key) == sorted(objects, key=key),
+              f"{directory}: kubectl kustomize renders differently from this test ({out.stderr.strip()})")
+        print(f"{directory}: same rendering as kubectl kustomize")
+    return objects
+
+
+# --- the live processes: what they really serve --------------------------------------------
+
+class LiveSystem:
+    """price_service (simulator) + ws_gateway on free loopback ports."""
+
+    def __init__(self, binaries):
+        self.grpc_port, self.http_port = free_port(), free_port()
+        self.processes = [subprocess.Popen([binaries["price_service"], f"--listen=127.0.0.1:{self.grpc_port}"],
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+        wait(lambda: connectable(self.grpc_port), 30)
+        self.processes.append(subprocess.Popen(
+            [binaries["ws_gateway"], f"--listen=127.0.0.1:{self.http_port}", f"--upstream=127.0.0.1:{self.grpc_port}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        if not wait(lambda: self.http_status("/readyz") == 200, 30):
+            raise RuntimeError("the live gateway never became ready")
+
+    def http_status(self, path):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=5) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+        except OSError:
+            return None
+
+    def grpc_health(self, service):
+        """grpc.health.v1.Health/Check on the live price_service: 'SERVING', ... or the error."""
+        request = b"\x0a" + bytes([len(service)]) + service.encode() if service else b""
+        with grpc.insecure_channel(f"127.0.0.1:{self.grpc_port}") as channel:
+            call = channel.unary_unary("/grpc.health.v1.Health/Check")
+            try:
+                response = call(request, timeout=10)
+            except grpc.RpcError as error:
+                return error.code().name
+        status = response[1] if response[:1] == b"\x08" else 0
+        return {0: "UNKNOWN", 1: "SERVING", 2: "NOT_SERVING", 3: "SERVICE_UNKNOWN"}.get(status, str(status))
+
+    def stop(self):
+        for process in self.processes:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def connectable(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def wait(condition, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+# --- checks ------------------------------------------------------------------------------------
+
+def port_of(address):
+    return int(address.rsplit(":", 1)[1])
+
+
+def flag_values(args):
+    return {flag_name(a): a.split("=", 1)[1] for a in args if a.startswith("--") and "=" in a}
+
+
+def reads_database_url(binary):
+    """The binaries document the variable in --database_url's help."""
+    out = subprocess.run([binary, "--helpfull"], capture_output=True, text=True, timeout=60)
+    return "$DATABASE_URL" in out.stdout + out.stderr
+
+
+def labels_match(selector, labels):
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def env_value(entry, objects, where):
+    """The value an env entry gets, from the rendered ConfigMaps/Secrets; None if not there (yet)."""
+    if "value" in entry:
+        return entry["value"]
+    source = entry.get("valueFrom", {})
+    for ref_key, kind, data_fields in (("configMapKeyRef", "ConfigMap", ("data",)),
+                                       ("secretKeyRef", "Secret", ("stringData", "data"))):
+        if ref_key in source:
+            ref = source[ref_key]
+            found = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == ref["name"]]
+            if not found:
+                return None
+            for field in data_fields:
+                if ref["key"] in (found[0].get(field) or {}):
+                    return str(found[0][field][ref["key"]])
+            check(False, f"{where}: {kind} {ref['name']} has no key {ref['key']}")
+            return None
+    check(False, f"{where}: env {entry.get('name')} has no value or known valueFrom")
+    return None
+
+
+def check_container(where, pod_spec, container, objects, binaries, helps, live, secrets_provided):
+    program = container.get("command", [None])[0]
+    if not check(program in binaries, f"{where}: command {container.get('command')} is not one of {sorted(binaries)}"):
+        return None
+    binary, flags = binaries[program], helps[program]
+    env = {}
+    for entry in container.get("env", []):
+        value = env_value(entry, objects, where)
+        if value is None and secrets_provided:
+            check(False, f"{where}: env {entry['name']} refers to a ConfigMap/Secret that is not in the rendering")
+        env[entry["name"]] = value if value is not None else "placeholder"
+        if entry["name"].startswith("STOCKFEED_"):
+            flag = entry["name"][len("STOCKFEED_"):].lower()
+            check(flag in flags, f"{where}: env {entry['name']} names no flag of {program}")
+    used = set()
+
+    def expand(arg):
+        def substitute(match):
+            used.add(match.group(1))
+            if check(match.group(1) in env, f"{where}: $({match.group(1)}) in args is not in env"):
+                return env[match.group(1)]
+            return match.group(0)
+        return re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", substitute, arg)
+
+    args = [expand(a) for a in container.get("args", [])]
+    errors = check_args(binary, args)
+    check(not errors, f"{where}: {program} rejects its args {args}: {errors}")
+    for name in env:
+        if name == "DATABASE_URL":
+            check(reads_database_url(binary), f"{where}: {program} does not read DATABASE_URL")
+        elif not name.startswith("STOCKFEED_"):
+            check(name in used, f"{where}: env {name} is used by no arg")
+    settings = {**flags, **flag_values(args)}
+
+    # Ports: the container declares the port the process listens on, and probes ask it.
+    ports = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
+    listen_port = port_of(settings["listen"])
+    check(listen_port in ports.values(), f"{where}: --listen port {listen_port} is not a containerPort {ports}")
+
+    def probe_port(port):
+        return ports.get(port) if isinstance(port, str) else port
+
+    for probe_name in ("readinessProbe", "livenessProbe"):
+        probe = container.get(probe_name)
+        if not check(probe, f"{where}: no {probe_name}"):
+            continue
+        if "httpGet" in probe:
+            get = probe["httpGet"]
+            check(program == "ws_gateway", f"{where}: {program} serves no HTTP on its --listen port")
+            check(probe_port(get["port"]) == listen_port, f"{where}: {probe_name} port {get['port']} is not --listen")
+            status = live.http_status(get["path"])
+            check(status == 200, f"{where}: {probe_name} GET {get['path']} on the live gateway answers {status}")
+        elif "grpc" in probe:
+            check(program == "price_service", f"{where}: {program} serves no gRPC health")
+            check(probe["grpc"]["port"] == listen_port, f"{where}: {probe_name} gRPC port is not --listen")
+            health = live.grpc_health(probe["grpc"].get("service", ""))
+            check(health == "SERVING", f"{where}: {probe_name} gRPC health {probe['grpc'].get('service')!r}: {health}")
+        elif "tcpSocket" in probe:
+            check(probe_port(probe["tcpSocket"]["port"]) == listen_port, f"{where}: {probe_name} tcp port is not --listen")
+        else:
+            check(False, f"{where}: {probe_name} of unknown kind {sorted(probe)}")
+
+    # Non-root, read-only, no privileges (pod or container level).
+    pod_security, security = pod_spec.get("securityContext", {}), container.get("securityContext", {})
+    merged = {**pod_security, **security}
+    check(merged.get("runAsNonRoot") is True, f"{where}: runAsNonRoot is not true")
+    check(security.get("readOnlyRootFilesystem") is True, f"{where}: readOnlyRootFilesystem is not true")
+    check(security.get("allowPrivilegeEscalation") is False, f"{where}: allowPrivilegeEscalation is not false")
+    check(security.get("capabilities", {}).get("drop") == ["ALL"], f"{where}: capabilities do not drop ALL")
+    check(merged.get("seccompProfile", {}).get("type") == "RuntimeDefault", f"{where}: seccompProfile not RuntimeDefault")
+    resources = container.get("resources", {})
+    check({"cpu", "memory"} <= set(resources.get("requests", {})), f"{where}: no cpu/memory requests")
+    check("memory" in resources.get("limits", {}), f"{where}: no memory limit")
+
+    if program == "ws_gateway":
+        drain = seconds(settings["drain_timeout"])
+        pre_stop = container.get("lifecycle", {}).get("preStop", {}).get("exec", {}).get("command", [])
+        pause = float(pre_stop[1]) if pre_stop[:1] == ["sleep"] else 0
+        grace = pod_spec.get("terminationGracePeriodSeconds", 30)
+        print(f"{where}: terminationGracePeriodSeconds={grace}, preStop {pause:g}s + drain_timeout {drain:g}s")
+        check(grace >= pause + drain + 5, f"{where}: grace {grace}s < preStop {pause}s + drain {drain}s + 5s")
+    return {"program": program, "listen_port": listen_port, "ports": ports, "settings": settings}
+
+
+def check_rendering(name, objects, binaries, helps, live, secrets_provided):
+    print(f"== {name}: {len(objects)} objects")
+    deployments = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Deployment"}
+    services = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Service"}
+    programs = {}
+    for dep_name, deployment in deployments.items():
+        spec = deployment["spec"]
+        labels = spec["template"]["metadata"]["labels"]
+        check(labels_match(spec["selector"]["matchLabels"], labels), f"{name}/{dep_name}: selector does not match its pods")
+        containers = [check_container(f"{name}/{dep_name}/{c['name']}", spec["template"]["spec"], c, objects,
+                                      binaries, helps, live, secrets_provided) for c in spec["template"]["spec"]["containers"]]
+        programs[dep_name] = [c for c in containers if c]
+    by_program = {c["program"]: dep for dep, cs in programs.items() for c in cs}
+    check({"price_service", "ws_gateway"} <= set(by_program), f"{name}: Deployments for {sorted(by_program)} only")
+    if "price_service" in by_program:
+        replicas = deployments[by_program["price_service"]]["spec"].get("replicas", 1)
+        check(replicas >= 2, f"{name}: price_service has {replicas} replica(s); failover needs 2")
+
+    selected = {}
+    for svc_name, service in services.items():
+        matches = [d for d, dep in deployments.items()
+                   if labels_match(service["spec"]["selector"], dep["spec"]["template"]["metadata"]["labels"])]
+        if not check(len(matches) == 1, f"{name}: Service {svc_name} selects {matches}, expected one Deployment"):
+            continue
+        selected[svc_name] = matches[0]
+        container_ports = {}
+        for c in programs[matches[0]]:
+            container_ports.update(c["ports"])
+        for port in service["spec"]["ports"]:
+            target = port.get("targetPort", port["port"])
+            ok = target in container_ports if isinstance(target, str) else target in container_ports.values()
+            check(ok, f"{name}: Service {svc_name} targetPort {target} is no containerPort of {matches[0]}")
+
+    # The gateway's upstream is a headless Service in front of price_service, on its port.
+    for c in programs.get(by_program.get("ws_gateway"), []):
+        host, port = c["settings"]["upstream"].rsplit(":", 1)
+        svc_name = host.split(".")[0]
+        service = services.get(svc_name)
+        if check(service, f"{name}: --upstream host {host} is no Service"):
+            check(service["spec"].get("clusterIP") == "None", f"{name}: Service {svc_name} is not headless")
+            check(selected.get(svc_name) == by_program.get("price_service"), f"{name}: {svc_name} does not select price_service")
+            check(int(port) in [p["port"] for p in service["spec"]["ports"]], f"{name}: --upstream port {port} not on {svc_name}")
+
+    for obj in objects:
+        kind, obj_name = obj["kind"], obj["metadata"]["name"]
+        if kind == "PodDisruptionBudget":
+            matches = [d for d, dep in deployments.items()
+                       if labels_match(obj["spec"]["selector"]["matchLabels"], dep["spec"]["template"]["metadata"]["labels"])]
+            check(len(matches) == 1, f"{name}: PDB {obj_name} selects {matches}")
+        if kind == "HorizontalPodAutoscaler":
+            target = obj["spec"]["scaleTargetRef"]
+            check(target["kind"] == "Deployment" and target["name"] in deployments, f"{name}: HPA {obj_name} targets {target}")
+            check(target["name"] == by_program.get("ws_gateway"), f"{name}: HPA {obj_name} does not scale the gateways")
+            check("replicas" not in deployments.get(target["name"], {}).get("spec", {}),
+                  f"{name}: {target['name']} sets replicas that its HPA owns")
+            check(obj["spec"]["minReplicas"] >= 2, f"{name}: HPA {obj_name} allows a single gateway")
+
+
+def check_compose(path, binaries, helps):
+    print(f"== {os.path.relpath(path)}")
+    services = yaml.safe_load(open(path))["services"]
+    commands = {}
+    for svc_name, service in services.items():
+        command = service.get("command")
+        if not command:
+            continue
+        program = command[0]
+        if not check(program in binaries, f"compose {svc_name}: {program} is not one of our programs"):
+            continue
+        errors = check_args(binaries[program], command[1:])
+        check(not errors, f"compose {svc_name}: {program} rejects {command[1:]}: {errors}")
+        commands[svc_name] = (program, {**helps[program], **flag_values(command[1:])})
+        for name in service.get("environment", {}):
+            check(name != "DATABASE_URL" or reads_database_url(binaries[program]),
+                  f"compose {svc_name}: {program} does not read DATABASE_URL")
+    for svc_name, (program, settings) in commands.items():
+        if program == "ws_gateway":
+            host, port = settings["upstream"].rsplit(":", 1)
+            target = commands.get(host)
+            if check(target and target[0] == "price_service", f"compose {svc_name}: --upstream {host} is no price_service"):
+                check(port_of(target[1]["listen"]) == int(port), f"compose {svc_name}: --upstream port {port} is not its --listen")
+
+
+def main():
+    source_dir = sys.argv[1]
+    binaries = dict(zip(["price_service", "ws_gateway", "stockfeed_feeder"], sys.argv[2:5]))
+    helps = {}
+    for program, binary in binaries.items():
+        helps[program] = flag_defaults(binary)
+    k8s = os.path.join(source_dir, "deploy/k8s")
+    live = LiveSystem(binaries)
+    try:
+        check_rendering("base", rendered(os.path.join(k8s, "base")), binaries, helps, live, secrets_provided=False)
+        overlays = os.path.join(k8s, "overlays")
+        for overlay in sorted(os.listdir(overlays)):
+            check_rendering(f"overlays/{overlay}", rendered(os.path.join(overlays, overlay)), binaries, helps, live,
+                            secrets_provided=True)
+    finally:
+        live.stop()
+    check_compose(os.path.join(source_dir, "deploy/docker/compose.yaml"), binaries, helps)
+    print(f"{len(failures)} failed" if failures else "manifests agree with the binaries")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
