@@ -19,6 +19,7 @@ struct Gateway::Parts {
   GatewayConfig config;
   absl::Time started = absl::Now();
   GatewayCounters counters;
+  std::unique_ptr<FrontDoor> front_door;
   std::atomic<UpstreamState> upstream_state{UpstreamState::kConnecting};
   std::vector<std::unique_ptr<Shard>> shards;
   std::unique_ptr<Listener> listener;
@@ -70,11 +71,22 @@ struct Gateway::Parts {
 
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& config) {
   if (absl::Status status = Validate(config); !status.ok()) return status;
+  absl::StatusOr<OriginPolicy> origins = OriginPolicy::Create(config.allowed_origins);
+  if (!origins.ok()) return origins.status();
   auto parts = std::make_unique<Parts>();
   parts->config = config;
+  parts->front_door.reset(new FrontDoor{
+      .gate = ConnectionGate({.max_connections = config.max_connections,
+                              .max_per_address = config.max_connections_per_ip,
+                              .new_connections_per_second = config.max_new_connections_per_second}),
+      .chain = AdmissionChain(
+          {.max_request_line_bytes = config.max_request_line_bytes, .max_header_count = config.max_header_count},
+          *std::move(origins)),
+  });
   Parts* p = parts.get();
   for (int i = 0; i < config.threads; ++i) {
-    parts->shards.push_back(std::make_unique<Shard>(i, parts->config, parts->counters, [p] { return p->Stats(); }));
+    parts->shards.push_back(std::make_unique<Shard>(i, parts->config, parts->counters, *parts->front_door,
+                                                    [p] { return p->Stats(); }));
   }
   std::vector<Shard*> shards;
   for (const auto& shard : parts->shards) shards.push_back(shard.get());

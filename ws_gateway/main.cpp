@@ -12,6 +12,7 @@
 #include "absl/flags/usage.h"
 #include "gateway.h"
 #include "stockfeed/common/logging.h"
+#include "stockfeed/common/open_file_limit.h"
 
 namespace gw = stockfeed::ws_gateway;
 
@@ -26,7 +27,8 @@ ABSL_FLAG(uint64_t, max_backlog, 4096, "frames a client may fall behind before i
 ABSL_FLAG(uint64_t, send_buffer_bytes, 0, "kernel send buffer per client, SO_SNDBUF (0 = kernel default)");
 ABSL_FLAG(absl::Duration, write_stall_timeout, absl::Seconds(15),
           "disconnect a client whose pending write makes no progress for this long");
-ABSL_FLAG(uint64_t, max_connections, 18000, "WebSocket clients at most (503 beyond)");
+ABSL_FLAG(uint64_t, max_connections, 0,
+          "open client sockets at most, HTTP and WebSocket (503 beyond; 0 = the open-file limit less 64)");
 ABSL_FLAG(uint64_t, max_message_bytes, 4096, "largest message a client may send (close 1009 beyond)");
 ABSL_FLAG(uint64_t, max_symbols, 256, "symbols one connection may subscribe to");
 ABSL_FLAG(uint64_t, history_depth, 100, "recent prices kept per symbol; the most a client may request");
@@ -40,6 +42,14 @@ ABSL_FLAG(absl::Duration, upstream_backoff_initial, absl::Milliseconds(100), "fi
 ABSL_FLAG(absl::Duration, upstream_backoff_max, absl::Seconds(5), "longest upstream reconnect delay");
 ABSL_FLAG(bool, permessage_deflate, false,
           "offer WebSocket compression (RFC 7692); prices are compressed once per update");
+ABSL_FLAG(uint64_t, max_connections_per_ip, 0, "open sockets per client address (429 beyond; 0 = no limit)");
+ABSL_FLAG(double, max_new_connections_per_second, 0, "new sockets per second, gateway-wide (503 beyond; 0 = no cap)");
+ABSL_FLAG(uint64_t, max_header_bytes, 8192, "largest HTTP request head (431 beyond)");
+ABSL_FLAG(uint64_t, max_request_line_bytes, 4096, "longest HTTP request line (414 beyond)");
+ABSL_FLAG(uint64_t, max_header_count, 64, "most HTTP header fields in a request (431 beyond)");
+ABSL_FLAG(std::vector<std::string>, allowed_origins, {},
+          "pages that may connect: origins (https://host[:port]), patterns (*.example.com) or *; "
+          "empty = loopback pages; the gateway's own origin always may");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error or off");
 
 namespace {
@@ -87,7 +97,9 @@ int main(int argc, char** argv) {
   config.max_backlog = absl::GetFlag(FLAGS_max_backlog);
   config.write_stall_timeout = absl::GetFlag(FLAGS_write_stall_timeout);
   config.send_buffer_bytes = absl::GetFlag(FLAGS_send_buffer_bytes);
+  const uint64_t open_file_limit = stockfeed::RaiseOpenFileLimit();
   config.max_connections = absl::GetFlag(FLAGS_max_connections);
+  if (config.max_connections == 0) config.max_connections = gw::DefaultMaxConnections(open_file_limit);
   config.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   config.max_symbols_per_connection = absl::GetFlag(FLAGS_max_symbols);
   config.history_depth = absl::GetFlag(FLAGS_history_depth);
@@ -97,6 +109,12 @@ int main(int argc, char** argv) {
   config.handshake_timeout = absl::GetFlag(FLAGS_handshake_timeout);
   config.idle_timeout = absl::GetFlag(FLAGS_idle_timeout);
   config.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+  config.max_connections_per_ip = absl::GetFlag(FLAGS_max_connections_per_ip);
+  config.max_new_connections_per_second = absl::GetFlag(FLAGS_max_new_connections_per_second);
+  config.max_header_bytes = absl::GetFlag(FLAGS_max_header_bytes);
+  config.max_request_line_bytes = absl::GetFlag(FLAGS_max_request_line_bytes);
+  config.max_header_count = absl::GetFlag(FLAGS_max_header_count);
+  config.allowed_origins = absl::GetFlag(FLAGS_allowed_origins);
   config.upstream_backoff = {absl::GetFlag(FLAGS_upstream_backoff_initial), absl::GetFlag(FLAGS_upstream_backoff_max)};
 
   if (absl::Status s = gw::RunGateway(config); !s.ok()) {

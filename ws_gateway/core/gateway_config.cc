@@ -1,5 +1,7 @@
 #include "gateway_config.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace stockfeed::ws_gateway {
@@ -11,6 +13,11 @@ absl::Status OutOfRange(absl::string_view flag, uint64_t value, uint64_t low, ui
 }
 
 }  // namespace
+
+size_t DefaultMaxConnections(uint64_t open_file_limit) {
+  if (open_file_limit <= 2 * kReservedDescriptors) return kReservedDescriptors;
+  return static_cast<size_t>(std::min<uint64_t>(open_file_limit - kReservedDescriptors, 1'000'000));
+}
 
 absl::Status Validate(const GatewayConfig& config) {
   if (config.web_root.empty()) return absl::InvalidArgumentError("--web_root is empty");
@@ -49,6 +56,18 @@ absl::Status Validate(const GatewayConfig& config) {
     if (value <= absl::ZeroDuration() || value > absl::Hours(1)) {
       return absl::InvalidArgumentError(absl::StrCat("--", flag, " must be > 0 and at most 1h"));
     }
+  }
+  if (config.max_header_bytes < 1024 || config.max_header_bytes > (1 << 20)) {
+    return OutOfRange("max_header_bytes", config.max_header_bytes, 1024, 1 << 20);
+  }
+  if (config.max_request_line_bytes < 64 || config.max_request_line_bytes > config.max_header_bytes) {
+    return OutOfRange("max_request_line_bytes", config.max_request_line_bytes, 64, config.max_header_bytes);
+  }
+  if (config.max_header_count < 8 || config.max_header_count > 1000) {
+    return OutOfRange("max_header_count", config.max_header_count, 8, 1000);
+  }
+  if (!(config.max_new_connections_per_second >= 0)) {
+    return absl::InvalidArgumentError("--max_new_connections_per_second must be >= 0");
   }
   if (config.upstream_backoff.initial <= absl::ZeroDuration() ||
       config.upstream_backoff.max < config.upstream_backoff.initial) {

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -52,7 +53,25 @@ struct GatewayConfig {
   absl::Duration drain_timeout = absl::Seconds(5);
 
   Backoff::Options upstream_backoff{absl::Milliseconds(100), absl::Seconds(5)};
+
+  // Front door (docs/security.md). max_connections above counts every
+  // socket, HTTP and WebSocket, from accept to close.
+  size_t max_connections_per_ip = 0;          // 0: no per-address limit
+  double max_new_connections_per_second = 0;  // gateway-wide; 0: no cap
+  size_t max_header_bytes = 8192;             // whole request head; beyond: 431
+  size_t max_request_line_bytes = 4096;       // beyond: 414
+  size_t max_header_count = 64;               // beyond: 431
+  // Pages allowed to connect (exact origins, *.example.com patterns, "*");
+  // empty: loopback pages. The gateway's own origin always is.
+  std::vector<std::string> allowed_origins;
 };
+
+// File descriptors kept for everything but clients: listener, upstream
+// channel, epoll and wake-up descriptors, log files.
+inline constexpr size_t kReservedDescriptors = 64;
+// --max_connections when not given: what the open-file limit leaves after
+// the reserved descriptors.
+size_t DefaultMaxConnections(uint64_t open_file_limit);
 
 // Rejects settings that cannot work, naming the flag.
 absl::Status Validate(const GatewayConfig& config);

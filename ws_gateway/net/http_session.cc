@@ -8,6 +8,8 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include "absl/strings/str_cat.h"
+#include "core/admission.h"
 #include "core/control_message.h"
 #include "core/messages.h"
 #include "core/static_files.h"
@@ -79,10 +81,23 @@ http::message_generator HandleRequest(const Request& request, const Shard& shard
   return response;
 }
 
+// The admission checks' view of a parsed request.
+template <typename Request>
+RequestHead HeadOf(const Request& request) {
+  const auto view = [](boost::beast::string_view text) { return absl::string_view(text.data(), text.size()); };
+  RequestHead head;
+  head.method = view(request.method_string());
+  head.target = view(request.target());
+  head.version = request.version();
+  head.upgrade = boost::beast::websocket::is_upgrade(request);
+  for (const auto& field : request) head.fields.emplace_back(view(field.name_string()), view(field.value()));
+  return head;
+}
+
 }  // namespace
 
-HttpSession::HttpSession(Shard& shard, tcp::socket socket)
-    : shard_(shard), stream_(std::move(socket)) {
+HttpSession::HttpSession(Shard& shard, tcp::socket socket, ConnectionGate::Slot slot)
+    : shard_(shard), slot_(std::move(slot)), stream_(std::move(socket)) {
   error_code ec;
   const tcp::endpoint endpoint = stream_.socket().remote_endpoint(ec);
   peer_ = ec ? "unknown" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
@@ -93,6 +108,7 @@ void HttpSession::Start() { Read(); }
 void HttpSession::Read() {
   parser_.emplace();
   parser_->body_limit(kMaxRequestBody);
+  parser_->header_limit(static_cast<std::uint32_t>(shard_.config().max_header_bytes));
   stream_.expires_after(absl::ToChronoNanoseconds(shard_.config().handshake_timeout));
   http::async_read(stream_, buffer_, *parser_,
                    [self = shared_from_this()](const error_code& ec, std::size_t) { self->OnRead(ec); });
@@ -106,18 +122,19 @@ void HttpSession::OnRead(const error_code& ec) {
     return;
   }
   if (ec) {
+    // A malformed request gets a 400 (431 for an oversized head) before the
+    // connection closes; the parser's words go to the log only.
     spdlog::debug("http read failed: peer={} error={}", peer_, ec.message());
-    // A malformed request gets a 400 before the connection closes.
-    auto response = http::response<http::string_body>{http::status::bad_request, 11};
-    response.set(http::field::content_type, "text/plain");
-    response.body() = "bad request: " + ec.message() + "\n";
-    response.keep_alive(false);
-    response.prepare_payload();
-    http::message_generator message(std::move(response));
-    boost::beast::async_write(stream_, std::move(message),
-                              [self = shared_from_this()](const error_code& e, std::size_t) {
-                                self->OnWritten(e, false);
-                              });
+    if (ec == http::error::header_limit) {
+      Refuse({431, "header_too_large",
+              absl::StrCat("the request head is larger than ", shard_.config().max_header_bytes, " bytes")});
+    } else {
+      Refuse({400, "bad_request", "malformed HTTP request"});
+    }
+    return;
+  }
+  if (std::optional<Rejection> rejection = shard_.front_door().chain.Check(HeadOf(parser_->get()))) {
+    Refuse(*rejection);
     return;
   }
   if (boost::beast::websocket::is_upgrade(parser_->get())) {
@@ -149,13 +166,6 @@ void HttpSession::Upgrade() {
     reject(http::status::service_unavailable, EncodeError("shutting_down", "the gateway is shutting down"));
     return;
   }
-  if (shard_.counters().active_connections.load() >= shard_.config().max_connections) {
-    spdlog::warn("refusing client: peer={} reason=connection limit {} reached", peer_,
-                 shard_.config().max_connections);
-    reject(http::status::service_unavailable,
-           EncodeError("too_many_connections", "the gateway is at its connection limit"));
-    return;
-  }
   std::variant<ConnectParams, ControlError> params =
       ParseConnectParams(target, shard_.config().max_symbols_per_connection, shard_.config().history_depth);
   if (auto* error = std::get_if<ControlError>(&params)) {
@@ -163,9 +173,29 @@ void HttpSession::Upgrade() {
     return;
   }
   stream_.expires_never();
-  auto session = std::make_shared<Session>(shard_, stream_.release_socket(),
+  auto session = std::make_shared<Session>(shard_, stream_.release_socket(), std::move(slot_),
                                            std::get<ConnectParams>(std::move(params)), peer_);
   session->Start(std::move(request));
+}
+
+void HttpSession::Refuse(const Rejection& rejection) {
+  uint64_t suppressed = 0;
+  if (shard_.front_door().refusals_log.ShouldLog(slot_.address(), rejection.code, absl::Now(), suppressed)) {
+    spdlog::warn("refusing request: peer={} status={} reason={} (similar refusals from this address since "
+                 "the last line: {})",
+                 peer_, rejection.status, rejection.code, suppressed);
+  }
+  http::response<http::string_body> response{static_cast<http::status>(rejection.status), 11};
+  response.set(http::field::server, "stockfeed-ws-gateway");
+  response.set(http::field::content_type, "application/json");
+  response.set(http::field::cache_control, "no-store");
+  response.body() = EncodeError(rejection.code, rejection.message) + "\n";
+  response.keep_alive(false);
+  response.prepare_payload();
+  boost::beast::async_write(stream_, http::message_generator(std::move(response)),
+                            [self = shared_from_this()](const error_code& e, std::size_t) {
+                              self->OnWritten(e, false);
+                            });
 }
 
 void HttpSession::OnWritten(const error_code& ec, bool keep_alive) {

@@ -8,6 +8,8 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "core/connection_gate.h"
+#include "core/request_head.h"
 #include "frame_socket.h"
 
 namespace stockfeed::ws_gateway {
@@ -16,18 +18,22 @@ class Shard;
 
 // A plain HTTP connection: serves the dashboard from --web_root, /healthz,
 // /readyz and /stats, and hands WebSocket upgrades on / and /ws to a Session.
+// Every request passes the front door's AdmissionChain before any route
+// sees it; the connection holds its ConnectionGate slot until it closes.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(Shard& shard, tcp::socket socket);
+  HttpSession(Shard& shard, tcp::socket socket, ConnectionGate::Slot slot);
   void Start();
 
  private:
   void Read();
   void OnRead(const error_code& ec);
   void Upgrade();
+  void Refuse(const Rejection& rejection);
   void OnWritten(const error_code& ec, bool keep_alive);
 
   Shard& shard_;
+  ConnectionGate::Slot slot_;
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;

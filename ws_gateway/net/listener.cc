@@ -1,11 +1,16 @@
 #include "listener.h"
 
+#include <sys/socket.h>
+
 #include <boost/asio/post.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "core/messages.h"
 #include "http_session.h"
 #include "shard.h"
 #include "spdlog/spdlog.h"
+#include "stockfeed/common/logging.h"
 
 namespace stockfeed::ws_gateway {
 
@@ -56,17 +61,61 @@ void Listener::Accept() {
       return;
     }
     error_code ignored;
+    ConnectionGate::Slot slot;
+    if (!Admit(socket, slot)) {
+      Accept();
+      return;
+    }
     socket.set_option(tcp::no_delay(true), ignored);  // replies must not wait for Nagle
     if (shard.config().send_buffer_bytes > 0) {
       socket.set_option(boost::asio::socket_base::send_buffer_size(
                             static_cast<int>(shard.config().send_buffer_bytes)),
                         ignored);
     }
-    boost::asio::post(shard.io(), [&shard, socket = std::move(socket)]() mutable {
-      std::make_shared<HttpSession>(shard, std::move(socket))->Start();
+    boost::asio::post(shard.io(), [&shard, socket = std::move(socket), slot = std::move(slot)]() mutable {
+      std::make_shared<HttpSession>(shard, std::move(socket), std::move(slot))->Start();
     });
     Accept();
   });
+}
+
+
+bool Listener::Admit(tcp::socket& socket, ConnectionGate::Slot& slot) {
+  error_code ec;
+  const tcp::endpoint peer = socket.remote_endpoint(ec);
+  if (ec) return false;  // already gone
+  const std::string address = peer.address().to_string();
+  FrontDoor& door = shards_.front()->front_door();
+  const absl::Time now = absl::Now();
+  const ConnectionGate::Verdict verdict = door.gate.TryReserve(address, now, slot);
+  if (verdict == ConnectionGate::Verdict::kAdmitted) return true;
+
+  uint64_t suppressed = 0;
+  const int status = StatusFor(verdict);
+  if (door.refusals_log.ShouldLog(address, ReasonFor(verdict), now, suppressed)) {
+    spdlog::warn("refusing connection: peer={} status={} reason={} open={} suppressed_since_last={}", address,
+                 status, ReasonFor(verdict), door.gate.open(), suppressed);
+  }
+  // Answer without reading or waiting: a short response fits the empty send
+  // buffer of a new socket, and a refused socket must not cost a descriptor
+  // for longer than this. Whatever the client already sent is drained first,
+  // so the close is a FIN, not a reset that could discard the answer.
+  const std::string body =
+      EncodeError(status == 429 ? "too_many_connections_from_address" : "too_many_connections", ReasonFor(verdict)) +
+      "\n";
+  const std::string message =
+      absl::StrCat("HTTP/1.1 ", status, status == 429 ? " Too Many Requests" : " Service Unavailable",
+                   "\r\nServer: stockfeed-ws-gateway\r\nContent-Type: application/json\r\nRetry-After: 1"
+                   "\r\nConnection: close\r\nContent-Length: ",
+                   body.size(), "\r\n\r\n", body);
+  socket.non_blocking(true, ec);
+  ::send(socket.native_handle(), message.data(), message.size(), MSG_NOSIGNAL);
+  char drain[4096];
+  while (::recv(socket.native_handle(), drain, sizeof drain, MSG_DONTWAIT) > 0) {
+  }
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+  return false;
 }
 
 }  // namespace stockfeed::ws_gateway

@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "absl/status/status.h"
+#include "core/connection_gate.h"
 #include "frame_socket.h"
 #include "stockfeed/common/host_port.h"
 
@@ -27,6 +28,9 @@ class Listener {
 
  private:
   void Accept();
+  // The ConnectionGate's verdict on a new socket; a refused one is answered
+  // (503 or 429) and closed here.
+  bool Admit(tcp::socket& socket, ConnectionGate::Slot& slot);
 
   std::vector<Shard*> shards_;
   tcp::acceptor acceptor_;

@@ -39,8 +39,10 @@ bool Expected(const error_code& ec) {
 
 }  // namespace
 
-Session::Session(Shard& shard, tcp::socket socket, ConnectParams params, std::string peer)
+Session::Session(Shard& shard, tcp::socket socket, ConnectionGate::Slot slot, ConnectParams params,
+                 std::string peer)
     : shard_(shard),
+      connection_slot_(std::move(slot)),
       ws_(std::move(socket)),
       peer_(std::move(peer)),
       params_(std::move(params)),

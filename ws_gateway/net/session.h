@@ -11,6 +11,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
+#include "core/connection_gate.h"
 #include "core/control_message.h"
 #include "core/rate_limiter.h"
 #include "core/subscription.h"
@@ -26,7 +27,7 @@ class Shard;
 // subscription and writes it in one go.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Shard& shard, tcp::socket socket, ConnectParams params, std::string peer);
+  Session(Shard& shard, tcp::socket socket, ConnectionGate::Slot slot, ConnectParams params, std::string peer);
   ~Session();
 
   // Completes the WebSocket handshake for an upgrade request already read.
@@ -66,6 +67,7 @@ class Session : public std::enable_shared_from_this<Session> {
   friend class Shard;
 
   Shard& shard_;
+  ConnectionGate::Slot connection_slot_;  // held until the socket closes
   size_t shard_slot_ = 0;  // position in the shard's session list
   boost::beast::websocket::stream<FrameSocket> ws_;
   boost::beast::flat_buffer read_buffer_;

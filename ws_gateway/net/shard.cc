@@ -8,10 +8,12 @@
 
 namespace stockfeed::ws_gateway {
 
-Shard::Shard(int index, const GatewayConfig& config, GatewayCounters& counters, StatsFunction stats)
+Shard::Shard(int index, const GatewayConfig& config, GatewayCounters& counters, FrontDoor& front_door,
+             StatsFunction stats)
     : index_(index),
       config_(config),
       counters_(counters),
+      front_door_(front_door),
       stats_(std::move(stats)),
       log_(config.log_capacity, config.history_depth),
       status_frame_(Frame::Message(EncodeStatus(UpstreamState::kConnecting, "connecting to the price service"))) {}

@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "core/admission.h"
 #include "core/feed_log.h"
 #include "core/gateway_config.h"
 #include "core/messages.h"
@@ -51,7 +52,8 @@ class Shard {
  public:
   using StatsFunction = std::function<GatewayStats()>;
 
-  Shard(int index, const GatewayConfig& config, GatewayCounters& counters, StatsFunction stats);
+  Shard(int index, const GatewayConfig& config, GatewayCounters& counters, FrontDoor& front_door,
+        StatsFunction stats);
   ~Shard();
 
   // Thread-safe.
@@ -67,6 +69,7 @@ class Shard {
   boost::asio::io_context& io() { return io_; }
   const GatewayConfig& config() const { return config_; }
   GatewayCounters& counters() { return counters_; }
+  FrontDoor& front_door() { return front_door_; }
   const FeedLog& log() const { return log_; }
   GatewayStats Stats() const { return stats_(); }
   UpstreamState upstream_state() const { return upstream_state_; }
@@ -91,6 +94,7 @@ class Shard {
   const int index_;
   const GatewayConfig& config_;
   GatewayCounters& counters_;
+  FrontDoor& front_door_;
   StatsFunction stats_;
 
   std::mutex inbox_mu_;

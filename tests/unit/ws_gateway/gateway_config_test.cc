@@ -70,6 +70,13 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"MaxConnections", [](GatewayConfig& c) { c.max_connections = 1'000'000; }, ""},
         Case{"TooManyConnections", [](GatewayConfig& c) { c.max_connections = 1'000'001; },
              "--max_connections"},
+        Case{"HeadBytesTooSmall", [](GatewayConfig& c) { c.max_header_bytes = 1023; }, "--max_header_bytes"},
+        Case{"RequestLineLongerThanHead",
+             [](GatewayConfig& c) { c.max_request_line_bytes = c.max_header_bytes + 1; },
+             "--max_request_line_bytes"},
+        Case{"TooFewHeaders", [](GatewayConfig& c) { c.max_header_count = 7; }, "--max_header_count"},
+        Case{"NegativeConnectionRate", [](GatewayConfig& c) { c.max_new_connections_per_second = -1; },
+             "--max_new_connections_per_second"},
         Case{"TinyMessages", [](GatewayConfig& c) { c.max_message_bytes = 63; }, "--max_message_bytes"},
         Case{"SmallestMessages", [](GatewayConfig& c) { c.max_message_bytes = 64; }, ""},
         Case{"LargestMessages", [](GatewayConfig& c) { c.max_message_bytes = 1 << 20; }, ""},
@@ -118,6 +125,14 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"FlatBackoff",
              [](GatewayConfig& c) { c.upstream_backoff.max = c.upstream_backoff.initial; }, ""}),
     [](const testing::TestParamInfo<Case>& test) { return test.param.name; });
+
+TEST(DefaultMaxConnectionsTest, LeavesReservedDescriptorsOutOfTheOpenFileLimit) {
+  EXPECT_EQ(DefaultMaxConnections(1024), 1024 - kReservedDescriptors);
+  EXPECT_EQ(DefaultMaxConnections(65536), 65536 - kReservedDescriptors);
+  EXPECT_EQ(DefaultMaxConnections(UINT64_MAX), 1'000'000u);
+  // A tiny limit still admits a few clients rather than none.
+  EXPECT_EQ(DefaultMaxConnections(100), kReservedDescriptors);
+}
 
 }  // namespace
 }  // namespace stockfeed::ws_gateway
