@@ -1,7 +1,26 @@
-"""What the deploy tests share: the binaries' own flag lists, value checks, ports."""
+"""What the deploy tests share: failures collected (not first-stop), the binaries'
+own flag lists and value checks, ports, HTTP."""
 import re
 import socket
 import subprocess
+import time
+import urllib.error
+import urllib.request
+
+failures = []
+
+
+def check(condition, message):
+    """Records a failure and goes on, so one run lists every disagreement."""
+    if not condition:
+        failures.append(message)
+        print("FAIL:", message)
+    return bool(condition)
+
+
+def finish(success_message):
+    print(f"{len(failures)} failed" if failures else success_message)
+    return 1 if failures else 0
 
 _FLAG = re.compile(r"^    --(\w+) \((.*?)\);\s+default: (.*?);$", re.S | re.M)
 
@@ -57,3 +76,31 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def port_open(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def wait_until(condition, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return bool(condition())
+
+
+def http_get(port, path, timeout=5):
+    """(status, body) of GET http://127.0.0.1:PORT/PATH; (None, b"") if nothing answers."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+    except OSError:
+        return None, b""

@@ -11,17 +11,14 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
 import websockets
 
-from deploy_support import free_port
+from deploy_support import check, failures, finish, free_port, http_get, port_open, wait_until
 
 BINARIES = ["price_service", "ws_gateway", "stockfeed_feeder"]
 WEB = "share/stockfeed/web"
@@ -34,14 +31,8 @@ WEB_SERVED = re.compile(r".*\.(html|js|mjs|css|svg|png|ico|woff2|LICENSE|NOTICE)
 # In every debian:12 image already (Priority: required).
 BASE_IMAGE = {"libc6", "libgcc-s1", "libstdc++6", "zlib1g"}
 NO_COMPILERS = re.compile(r"^(gcc|g\+\+|cpp|clang.*|cmake|ninja-build|build-essential|.*-dev)$")
-failures = []
 
 
-def check(condition, message):
-    if not condition:
-        failures.append(message)
-        print("FAIL:", message)
-    return condition
 
 
 def shared_libraries(binary):
@@ -126,31 +117,12 @@ def check_libraries(prefix, source_dir, build_dir):
     print(f"runtime packages needed by the binaries: {' '.join(sorted(needed))}")
 
 
-def http_get(port, path, timeout=5):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-    except OSError:
-        return None, b""
 
 
-def port_open(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        return True
-    except OSError:
-        return False
 
 
 def wait_for(condition, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return check(condition(), f"timed out after {timeout}s waiting for {what}")
+    return check(wait_until(condition, timeout), f"timed out after {timeout}s waiting for {what}")
 
 
 def referenced_assets(path, body):
@@ -239,8 +211,7 @@ def main():
     check_libraries(stage, source_dir, build_dir)
     with tempfile.TemporaryDirectory(prefix="stockfeed-install-") as work:
         run_relocated(stage, work)
-    print(f"{len(failures)} failed" if failures else "installed tree: all checks passed")
-    return 1 if failures else 0
+    return finish("installed tree: all checks passed")
 
 
 if __name__ == "__main__":

@@ -9,26 +9,15 @@ import copy
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 
 import grpc
 import yaml
 
-from deploy_support import check_args, flag_defaults, flag_name, free_port, seconds
+from deploy_support import (check, check_args, finish, flag_defaults, flag_name, free_port, http_get,
+                            port_open, seconds, wait_until)
 
-failures = []
-
-
-def check(condition, message):
-    if not condition:
-        failures.append(message)
-        print("FAIL:", message)
-    return condition
 
 
 # --- kustomize, the part these manifests use -------------------------------------------
@@ -120,21 +109,15 @@ class LiveSystem:
         self.grpc_port, self.http_port = free_port(), free_port()
         self.processes = [subprocess.Popen([binaries["price_service"], f"--listen=127.0.0.1:{self.grpc_port}"],
                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-        wait(lambda: connectable(self.grpc_port), 30)
+        wait_until(lambda: port_open(self.grpc_port), 30)
         self.processes.append(subprocess.Popen(
             [binaries["ws_gateway"], f"--listen=127.0.0.1:{self.http_port}", f"--upstream=127.0.0.1:{self.grpc_port}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        if not wait(lambda: self.http_status("/readyz") == 200, 30):
+        if not wait_until(lambda: self.http_status("/readyz") == 200, 30):
             raise RuntimeError("the live gateway never became ready")
 
     def http_status(self, path):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=5) as response:
-                return response.status
-        except urllib.error.HTTPError as error:
-            return error.code
-        except OSError:
-            return None
+        return http_get(self.http_port, path)[0]
 
     def grpc_health(self, service):
         """grpc.health.v1.Health/Check on the live price_service: 'SERVING', ... or the error."""
@@ -153,22 +136,6 @@ class LiveSystem:
             process.terminate()
             process.wait(timeout=30)
 
-
-def connectable(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        return True
-    except OSError:
-        return False
-
-
-def wait(condition, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 # --- checks ------------------------------------------------------------------------------------
@@ -396,8 +363,7 @@ def main():
     finally:
         live.stop()
     check_compose(os.path.join(source_dir, "deploy/docker/compose.yaml"), binaries, helps)
-    print(f"{len(failures)} failed" if failures else "manifests agree with the binaries")
-    return 1 if failures else 0
+    return finish("manifests agree with the binaries")
 
 
 if __name__ == "__main__":

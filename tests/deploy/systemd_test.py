@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import sys
 
-from deploy_support import check_args, flag_defaults, seconds
+from deploy_support import check, check_args, finish, flag_defaults, seconds
 
 SKIP = 77
 # Unit -> (binary, the variable its ExecStart expands, its example environment file).
@@ -27,12 +27,6 @@ REQUIRED_SANDBOX = {
     "NoNewPrivileges": "yes", "CapabilityBoundingSet": "", "MemoryDenyWriteExecute": "yes",
     "SystemCallFilter": "@system-service",
 }
-failures = []
-
-
-def fail(message):
-    failures.append(message)
-    print("FAIL:", message)
 
 
 def directives(path):
@@ -65,7 +59,7 @@ def main():
     dropin = os.path.join(unit_dir, "stockfeed-.service.d/sandbox.conf")
     units = sorted(u for u in os.listdir(unit_dir) if u.endswith(".service"))
     if units != sorted(UNITS):
-        fail(f"installed units {units}, expected {sorted(UNITS)}")
+        check(False, f"installed units {units}, expected {sorted(UNITS)}")
 
     # verify: exit 0 and not one warning (unknown keys only warn).
     paths = [os.path.join(unit_dir, u) for u in sorted(UNITS)]
@@ -73,7 +67,7 @@ def main():
                             capture_output=True, text=True, cwd=unit_dir, timeout=120)
     output = (verify.stdout + verify.stderr).strip()
     if verify.returncode != 0 or output:
-        fail(f"systemd-analyze verify: exit {verify.returncode}\n{output}")
+        check(False, f"systemd-analyze verify: exit {verify.returncode}\n{output}")
     else:
         print(f"systemd-analyze verify: {len(paths)} units clean")
 
@@ -82,9 +76,9 @@ def main():
     for key, value in REQUIRED_SANDBOX.items():
         got = sandbox_filters if key == "SystemCallFilter" else [sandbox.get(key)]
         if value not in got:
-            fail(f"sandbox.conf: {key}={value} missing (has {got})")
+            check(False, f"sandbox.conf: {key}={value} missing (has {got})")
     if not set(sandbox.get("RestrictAddressFamilies", "x").split()) <= {"AF_INET", "AF_INET6", "AF_UNIX"}:
-        fail(f"sandbox.conf: RestrictAddressFamilies={sandbox.get('RestrictAddressFamilies')}")
+        check(False, f"sandbox.conf: RestrictAddressFamilies={sandbox.get('RestrictAddressFamilies')}")
 
     for unit, (binary_name, args_var, env_name) in UNITS.items():
         path = os.path.join(unit_dir, unit)
@@ -95,27 +89,27 @@ def main():
         overall = re.search(r"Overall exposure level for \S+: (\S+ \S+)", security.stdout)
         print(f"{unit}: exposure {overall.group(1) if overall else '?'}")
         if security.returncode != 0:
-            fail(f"{unit}: exposure above {MAX_EXPOSURE / 10}:\n{security.stdout[-3000:]}{security.stderr}")
+            check(False, f"{unit}: exposure above {MAX_EXPOSURE / 10}:\n{security.stdout[-3000:]}{security.stderr}")
 
         unit_settings = dict(directives(path))
         exec_start = shlex.split(unit_settings["ExecStart"])
         binary = os.path.join(prefix, "bin", binary_name)
         if exec_start != [binary, f"${args_var}"]:
-            fail(f"{unit}: ExecStart={unit_settings['ExecStart']}, expected {binary} ${args_var}")
+            check(False, f"{unit}: ExecStart={unit_settings['ExecStart']}, expected {binary} ${args_var}")
         reload = unit_settings.get("ExecReload", "")
         if unit in RELOADABLE and not re.fullmatch(r"/bin/kill -HUP \$MAINPID", reload):
-            fail(f"{unit}: ExecReload={reload!r}, expected /bin/kill -HUP $MAINPID")
+            check(False, f"{unit}: ExecReload={reload!r}, expected /bin/kill -HUP $MAINPID")
         if unit_settings.get("Restart") not in ("on-failure", "always"):
-            fail(f"{unit}: Restart={unit_settings.get('Restart')}")
+            check(False, f"{unit}: Restart={unit_settings.get('Restart')}")
 
         # The example environment file: its flags are real and their values parse.
         env = env_file(os.path.join(prefix, "share/stockfeed/systemd", env_name))
         args = shlex.split(env.get(args_var, ""))
         if not args:
-            fail(f"{env_name}: {args_var} missing")
+            check(False, f"{env_name}: {args_var} missing")
         errors = check_args(binary, args)
         if errors:
-            fail(f"{env_name}: {binary_name} rejects {args_var}: {errors}")
+            check(False, f"{env_name}: {binary_name} rejects {args_var}: {errors}")
         settings = {**flag_defaults(binary), **{a[2:].split("=", 1)[0]: a.split("=", 1)[1] for a in args if "=" in a}}
 
         if binary_name == "ws_gateway":
@@ -123,15 +117,14 @@ def main():
             stop = seconds(unit_settings["TimeoutStopSec"])
             print(f"{unit}: TimeoutStopSec={stop:g}s, drain_timeout={drain:g}s")
             if stop < drain + 5:
-                fail(f"{unit}: TimeoutStopSec {stop}s leaves no room after --drain_timeout {drain}s")
+                check(False, f"{unit}: TimeoutStopSec {stop}s leaves no room after --drain_timeout {drain}s")
             nofile = int(unit_settings["LimitNOFILE"])
             connections = int(settings["max_connections"])
             print(f"{unit}: LimitNOFILE={nofile}, max_connections={connections}")
             if nofile < connections + 256:
-                fail(f"{unit}: LimitNOFILE {nofile} cannot hold --max_connections {connections} (+256)")
+                check(False, f"{unit}: LimitNOFILE {nofile} cannot hold --max_connections {connections} (+256)")
 
-    print(f"{len(failures)} failed" if failures else "all systemd checks passed")
-    return 1 if failures else 0
+    return finish("all systemd checks passed")
 
 
 if __name__ == "__main__":
