@@ -20,6 +20,8 @@ import websockets
 
 from deploy_support import check, failures, finish, free_port, http_get, port_open, wait_until
 
+# deploy/docker/Dockerfile's USER and deploy/k8s's runAsUser.
+UNPRIVILEGED = 65532
 BINARIES = ["price_service", "ws_gateway", "stockfeed_feeder"]
 WEB = "share/stockfeed/web"
 # What the dashboard's page needs besides its own modules.
@@ -169,12 +171,18 @@ def run_relocated(stage, work):
     shutil.copytree(stage, prefix, symlinks=True)
     grpc_port, http_port = free_port(), free_port()
     env = {"PATH": "/usr/bin:/bin", "HOME": work}
+    # As the image and the pods run it: uid 65532, which owns nothing in the tree.
+    run_as = []
+    if os.geteuid() == 0:
+        os.chmod(work, 0o755)
+        run_as = ["setpriv", f"--reuid={UNPRIVILEGED}", f"--regid={UNPRIVILEGED}", "--clear-groups", "--"]
+    print(f"running the installed programs as uid {UNPRIVILEGED if run_as else os.geteuid()}")
     logs = {name: open(os.path.join(work, f"{name}.log"), "w+") for name in ("price_service", "ws_gateway")}
-    service = subprocess.Popen([os.path.join(prefix, "bin/price_service"), f"--listen=127.0.0.1:{grpc_port}",
+    service = subprocess.Popen([*run_as, os.path.join(prefix, "bin/price_service"), f"--listen=127.0.0.1:{grpc_port}",
                                 "--rate=50"], cwd=work, env=env, stdout=logs["price_service"], stderr=subprocess.STDOUT)
     # The service first: the gateway's first connect then succeeds at once.
     wait_for(lambda: port_open(grpc_port), 30, "the installed price_service's port")
-    gateway = subprocess.Popen([os.path.join(prefix, "bin/ws_gateway"), f"--listen=127.0.0.1:{http_port}",
+    gateway = subprocess.Popen([*run_as, os.path.join(prefix, "bin/ws_gateway"), f"--listen=127.0.0.1:{http_port}",
                                 f"--upstream=127.0.0.1:{grpc_port}"],
                                cwd=work, env=env, stdout=logs["ws_gateway"], stderr=subprocess.STDOUT)
     try:
@@ -186,7 +194,7 @@ def run_relocated(stage, work):
             price = asyncio.run(first_price(http_port))
             if check(price is not None, "no price over WebSocket from the installed gateway"):
                 print(f"WebSocket price from the installed pair: {price['symbol']} {price['price']} seq {price['seq']}")
-        feeder = subprocess.run([os.path.join(prefix, "bin/stockfeed_feeder"), "--helpfull"],
+        feeder = subprocess.run([*run_as, os.path.join(prefix, "bin/stockfeed_feeder"), "--helpfull"],
                                 capture_output=True, text=True, cwd=work, env=env)
         check("--database_url" in feeder.stdout + feeder.stderr, f"installed feeder does not start: {feeder.stderr}")
     finally:
