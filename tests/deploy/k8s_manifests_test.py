@@ -102,27 +102,41 @@ def rendered(directory):
 
 # --- the live processes: what they really serve --------------------------------------------
 
-class LiveSystem:
-    """price_service (simulator) + ws_gateway on free loopback ports."""
+# Which address flags of a program serve what. A flag the binary does not have
+# (yet) is skipped, so a port the manifests give it is reported as serving nothing.
+HTTP_FLAGS = {"ws_gateway": ["listen"], "price_service": ["admin_listen"]}
+GRPC_FLAGS = {"price_service": ["listen"]}
 
-    def __init__(self, binaries):
-        self.grpc_port, self.http_port = free_port(), free_port()
-        self.processes = [subprocess.Popen([binaries["price_service"], f"--listen=127.0.0.1:{self.grpc_port}"],
-                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-        wait_until(lambda: port_open(self.grpc_port), 30)
-        self.processes.append(subprocess.Popen(
-            [binaries["ws_gateway"], f"--listen=127.0.0.1:{self.http_port}", f"--upstream=127.0.0.1:{self.grpc_port}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        if not wait_until(lambda: self.http_status("/readyz") == 200, 30):
+
+class LiveSystem:
+    """price_service (simulator) + ws_gateway on free loopback ports, every
+    address flag of HTTP_FLAGS/GRPC_FLAGS they have on a port of its own."""
+
+    def __init__(self, binaries, helps):
+        self.ports = {}  # (program, flag) -> live port
+        for program in ("price_service", "ws_gateway"):
+            for flag in HTTP_FLAGS.get(program, []) + GRPC_FLAGS.get(program, []):
+                if flag in helps[program]:
+                    self.ports[(program, flag)] = free_port()
+        grpc_port = self.ports[("price_service", "listen")]
+        self.processes = [self._start(binaries, "price_service", [])]
+        wait_until(lambda: port_open(grpc_port), 30)
+        self.processes.append(self._start(binaries, "ws_gateway", [f"--upstream=127.0.0.1:{grpc_port}"]))
+        if not wait_until(lambda: self.http_status("ws_gateway", "listen", "/readyz") == 200, 30):
             raise RuntimeError("the live gateway never became ready")
 
-    def http_status(self, path):
-        return http_get(self.http_port, path)[0]
+    def _start(self, binaries, program, extra):
+        addresses = [f"--{flag}=127.0.0.1:{port}" for (p, flag), port in self.ports.items() if p == program]
+        return subprocess.Popen([binaries[program], *addresses, *extra],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def http_status(self, program, flag, path):
+        return http_get(self.ports[(program, flag)], path)[0]
 
     def grpc_health(self, service):
         """grpc.health.v1.Health/Check on the live price_service: 'SERVING', ... or the error."""
         request = b"\x0a" + bytes([len(service)]) + service.encode() if service else b""
-        with grpc.insecure_channel(f"127.0.0.1:{self.grpc_port}") as channel:
+        with grpc.insecure_channel(f"127.0.0.1:{self.ports[('price_service', 'listen')]}") as channel:
             call = channel.unary_unary("/grpc.health.v1.Health/Check")
             try:
                 response = call(request, timeout=10)
@@ -213,13 +227,22 @@ def check_container(where, pod_spec, container, objects, binaries, helps, live, 
             check(name in used, f"{where}: env {name} is used by no arg")
     settings = {**flags, **flag_values(args)}
 
-    # Ports: the container declares the port the process listens on, and probes ask it.
+    # Ports: each containerPort is an address flag's port; probes ask what the live process serves there.
     ports = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
+    address_flags = [f for f in dict.fromkeys(["listen"] + HTTP_FLAGS.get(program, []) + GRPC_FLAGS.get(program, [])) if f in flags]
+    flag_of_port = {port_of(settings[f]): f for f in address_flags if settings.get(f)}
     listen_port = port_of(settings["listen"])
     check(listen_port in ports.values(), f"{where}: --listen port {listen_port} is not a containerPort {ports}")
+    for name, port in ports.items():
+        check(port in flag_of_port, f"{where}: containerPort {name}={port} is none of {address_flags}")
 
-    def probe_port(port):
-        return ports.get(port) if isinstance(port, str) else port
+    def probe_flag(port, kinds):
+        """The address flag serving a probe's port, if it serves that kind of probe."""
+        number = ports.get(port) if isinstance(port, str) else port
+        flag = flag_of_port.get(number)
+        check(flag in kinds.get(program, []), f"{where}: port {port} of {program} serves no such probe "
+              f"(it is {'--' + flag if flag else 'no address flag'}; probes of this kind: {kinds.get(program, [])})")
+        return flag if flag in kinds.get(program, []) else None
 
     for probe_name in ("readinessProbe", "livenessProbe"):
         probe = container.get(probe_name)
@@ -227,17 +250,17 @@ def check_container(where, pod_spec, container, objects, binaries, helps, live, 
             continue
         if "httpGet" in probe:
             get = probe["httpGet"]
-            check(program == "ws_gateway", f"{where}: {program} serves no HTTP on its --listen port")
-            check(probe_port(get["port"]) == listen_port, f"{where}: {probe_name} port {get['port']} is not --listen")
-            status = live.http_status(get["path"])
-            check(status == 200, f"{where}: {probe_name} GET {get['path']} on the live gateway answers {status}")
+            flag = probe_flag(get["port"], HTTP_FLAGS)
+            if flag:
+                status = live.http_status(program, flag, get["path"])
+                check(status == 200, f"{where}: {probe_name} GET {get['path']} on live {program} --{flag}: {status}")
         elif "grpc" in probe:
-            check(program == "price_service", f"{where}: {program} serves no gRPC health")
-            check(probe["grpc"]["port"] == listen_port, f"{where}: {probe_name} gRPC port is not --listen")
-            health = live.grpc_health(probe["grpc"].get("service", ""))
-            check(health == "SERVING", f"{where}: {probe_name} gRPC health {probe['grpc'].get('service')!r}: {health}")
+            if probe_flag(probe["grpc"]["port"], GRPC_FLAGS):
+                health = live.grpc_health(probe["grpc"].get("service", ""))
+                check(health == "SERVING", f"{where}: {probe_name} gRPC health {probe['grpc'].get('service')!r}: {health}")
         elif "tcpSocket" in probe:
-            check(probe_port(probe["tcpSocket"]["port"]) == listen_port, f"{where}: {probe_name} tcp port is not --listen")
+            check(ports.get(probe["tcpSocket"]["port"], probe["tcpSocket"]["port"]) in flag_of_port,
+                  f"{where}: {probe_name} tcp port {probe['tcpSocket']['port']} is none of {address_flags}")
         else:
             check(False, f"{where}: {probe_name} of unknown kind {sorted(probe)}")
 
@@ -353,7 +376,7 @@ def main():
     for program, binary in binaries.items():
         helps[program] = flag_defaults(binary)
     k8s = os.path.join(source_dir, "deploy/k8s")
-    live = LiveSystem(binaries)
+    live = LiveSystem(binaries, helps)
     try:
         check_rendering("base", rendered(os.path.join(k8s, "base")), binaries, helps, live, secrets_provided=False)
         overlays = os.path.join(k8s, "overlays")
