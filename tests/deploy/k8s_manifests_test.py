@@ -229,7 +229,8 @@ def check_container(where, pod_spec, container, objects, binaries, helps, live, 
 
     # Ports: each containerPort is an address flag's port; probes ask what the live process serves there.
     ports = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
-    address_flags = [f for f in dict.fromkeys(["listen"] + HTTP_FLAGS.get(program, []) + GRPC_FLAGS.get(program, [])) if f in flags]
+    candidates = ["listen"] + HTTP_FLAGS.get(program, []) + GRPC_FLAGS.get(program, [])
+    address_flags = [f for f in dict.fromkeys(candidates) if f in flags]
     flag_of_port = {port_of(settings[f]): f for f in address_flags if settings.get(f)}
     listen_port = port_of(settings["listen"])
     check(listen_port in ports.values(), f"{where}: --listen port {listen_port} is not a containerPort {ports}")
