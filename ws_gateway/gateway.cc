@@ -133,9 +133,11 @@ void Gateway::Drain() {
   const uint64_t left = parts_->counters.active_connections.load();
   if (left > 0) spdlog::warn("drain timeout: {} client(s) did not complete the close handshake", left);
   const GatewayStats stats = parts_->Stats();
-  spdlog::info("ws_gateway stopped: total_connections={} messages_sent={} conflations={} slow_disconnects={}",
-               stats.total_connections, stats.messages_sent, parts_->counters.conflations.load(),
-               parts_->counters.slow_disconnects.load());
+  spdlog::info(
+      "ws_gateway stopped: total_connections={} messages_sent={} conflations={} slow_disconnects={} "
+      "budget_disconnects={}",
+      stats.total_connections, stats.messages_sent, parts_->counters.conflations.load(),
+      parts_->counters.slow_disconnects.load(), parts_->counters.budget_disconnects.load());
 }
 
 absl::Status RunGateway(const GatewayConfig& config) {

@@ -50,6 +50,11 @@ ABSL_FLAG(uint64_t, max_header_count, 64, "most HTTP header fields in a request 
 ABSL_FLAG(std::vector<std::string>, allowed_origins, {},
           "pages that may connect: origins (https://host[:port]), patterns (*.example.com) or *; "
           "empty = loopback pages; the gateway's own origin always may");
+ABSL_FLAG(uint64_t, max_client_queue_bytes, 1 << 20,
+          "output bytes a client may leave unread; a reply past it disconnects the client");
+ABSL_FLAG(uint64_t, reply_bytes_per_second, 256 << 10,
+          "history/snapshot/stats reply bytes a client may request per second (bursts up to max_client_queue_bytes)");
+ABSL_FLAG(uint64_t, max_history_bytes, 256 << 10, "largest history reply; past it each symbol's history is shortened");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error or off");
 
 namespace {
@@ -115,6 +120,9 @@ int main(int argc, char** argv) {
   config.max_request_line_bytes = absl::GetFlag(FLAGS_max_request_line_bytes);
   config.max_header_count = absl::GetFlag(FLAGS_max_header_count);
   config.allowed_origins = absl::GetFlag(FLAGS_allowed_origins);
+  config.max_client_queue_bytes = absl::GetFlag(FLAGS_max_client_queue_bytes);
+  config.reply_bytes_per_second = absl::GetFlag(FLAGS_reply_bytes_per_second);
+  config.max_history_bytes = absl::GetFlag(FLAGS_max_history_bytes);
   config.upstream_backoff = {absl::GetFlag(FLAGS_upstream_backoff_initial), absl::GetFlag(FLAGS_upstream_backoff_max)};
 
   if (absl::Status s = gw::RunGateway(config); !s.ok()) {

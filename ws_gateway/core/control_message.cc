@@ -17,6 +17,10 @@ ControlError Error(absl::string_view code, std::string message) {
   return ControlError{std::string(code), std::move(message)};
 }
 
+std::string MaxRateRule() {
+  return absl::StrCat("'max_rate' must be 0 (no limit) or a number from ", kMinRateLimit, " to ", kMaxRateLimit);
+}
+
 // "*" stands for all (subscribe) or none (unsubscribe); see Subscription.
 absl::Status ValidateOrStar(absl::string_view name, absl::Status (*validate)(absl::string_view)) {
   return name == "*" ? absl::OkStatus() : validate(name);
@@ -136,9 +140,8 @@ std::variant<ControlRequest, ControlError> ParseControlMessage(absl::string_view
       request.history = static_cast<size_t>(history->as_int64());
     }
     if (const json::value* rate = object->if_contains("max_rate")) {
-      if (!rate->is_number() || rate->to_number<double>() < 0 || rate->to_number<double>() > kMaxRateLimit) {
-        return Error("invalid_message",
-                     absl::StrCat("'max_rate' must be a number from 0 (no limit) to ", kMaxRateLimit));
+      if (!rate->is_number() || !IsValidMaxRate(rate->to_number<double>())) {
+        return Error("invalid_message", MaxRateRule());
       }
       request.max_rate = rate->to_number<double>();
     }
@@ -193,14 +196,15 @@ std::variant<ConnectParams, ControlError> ParseConnectParams(absl::string_view t
         return Error("invalid_query", absl::StrCat("'history' must be an integer from 0 to ", max_history));
       }
     } else if (kv.first == "max_rate") {
-      if (!absl::SimpleAtod(*value, &params.max_rate) || !(params.max_rate >= 0) ||
-          params.max_rate > kMaxRateLimit) {
-        return Error("invalid_query", absl::StrCat("'max_rate' must be a number from 0 to ", kMaxRateLimit));
+      if (!absl::SimpleAtod(*value, &params.max_rate) || !IsValidMaxRate(params.max_rate)) {
+        return Error("invalid_query", MaxRateRule());
       }
     }
   }
   return params;
 }
+
+bool IsValidMaxRate(double rate) { return rate == 0 || (rate >= kMinRateLimit && rate <= kMaxRateLimit); }
 
 bool IsWebSocketPath(absl::string_view target) {
   const absl::string_view path = target.substr(0, target.find('?'));

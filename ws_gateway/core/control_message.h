@@ -55,8 +55,12 @@ struct ConnectParams {
 std::variant<ConnectParams, ControlError> ParseConnectParams(absl::string_view target,
                                                              size_t max_symbols, size_t max_history);
 
-// Highest max_rate a client may ask for (deliveries per second).
+// max_rate a client may ask for (deliveries per second): 0 (no limit), or
+// from the lowest (one delivery per 1,000 s: the interval stays far inside a
+// clock duration) to the highest.
+inline constexpr double kMinRateLimit = 0.001;
 inline constexpr double kMaxRateLimit = 1000;
+bool IsValidMaxRate(double rate);
 
 // "/", "/ws" (with any query) are WebSocket endpoints.
 bool IsWebSocketPath(absl::string_view target);

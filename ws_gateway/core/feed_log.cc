@@ -60,17 +60,39 @@ std::vector<FramePtr> FeedLog::Latest(uint64_t after, uint64_t up_to,
   return frames;
 }
 
-std::vector<FramePtr> FeedLog::History(size_t count, uint64_t up_to,
-                                       absl::FunctionRef<bool(const Frame&)> wanted) const {
-  std::vector<FramePtr> frames;
+FeedLog::HistoryFrames FeedLog::History(size_t count, uint64_t up_to,
+                                        absl::FunctionRef<bool(const Frame&)> wanted, size_t max_bytes) const {
+  // Newest first per symbol, then taken level by level across symbols so a
+  // byte cap shortens every symbol's history alike.
+  std::vector<std::vector<const FramePtr*>> newest_first;
   for (const auto& [symbol, history] : history_) {
-    const size_t first = frames.size();
-    for (auto entry = history.rbegin(); entry != history.rend() && frames.size() - first < count; ++entry) {
-      if (entry->index <= up_to && wanted(*entry->frame)) frames.push_back(entry->frame);
+    std::vector<const FramePtr*>& picked = newest_first.emplace_back();
+    for (auto entry = history.rbegin(); entry != history.rend() && picked.size() < count; ++entry) {
+      if (entry->index <= up_to && wanted(*entry->frame)) picked.push_back(&entry->frame);
     }
-    std::reverse(frames.begin() + static_cast<std::ptrdiff_t>(first), frames.end());
   }
-  return frames;
+  std::vector<size_t> depth(newest_first.size(), 0);
+  HistoryFrames result;
+  size_t bytes = 0;
+  for (size_t level = 0; level < count && !result.truncated; ++level) {
+    bool any = false;
+    for (size_t i = 0; i < newest_first.size() && !result.truncated; ++i) {
+      if (level >= newest_first[i].size()) continue;
+      any = true;
+      const size_t size = (*newest_first[i][level])->payload_and_comma().size();
+      if (bytes + size > max_bytes) {
+        result.truncated = true;
+      } else {
+        bytes += size;
+        depth[i] = level + 1;
+      }
+    }
+    if (!any) break;
+  }
+  for (size_t i = 0; i < newest_first.size(); ++i) {
+    for (size_t level = depth[i]; level-- > 0;) result.frames.push_back(*newest_first[i][level]);
+  }
+  return result;
 }
 
 }  // namespace stockfeed::ws_gateway

@@ -52,8 +52,14 @@ class FeedLog {
 
   // For each symbol, up to `count` of its most recent prices (any source)
   // with index <= up_to that `wanted` accepts; oldest first within a symbol.
-  std::vector<FramePtr> History(size_t count, uint64_t up_to,
-                                absl::FunctionRef<bool(const Frame&)> wanted) const;
+  // At most `max_bytes` of payload: past it, every symbol loses its oldest
+  // prices alike (the newest of each symbol goes in first) and `truncated` is set.
+  struct HistoryFrames {
+    std::vector<FramePtr> frames;
+    bool truncated = false;
+  };
+  HistoryFrames History(size_t count, uint64_t up_to, absl::FunctionRef<bool(const Frame&)> wanted,
+                        size_t max_bytes = SIZE_MAX) const;
 
  private:
   struct IndexedFrame {

@@ -43,6 +43,16 @@ absl::Status Validate(const GatewayConfig& config) {
     return OutOfRange("send_buffer_bytes", config.send_buffer_bytes, 0, 64u << 20);
   }
   if (config.history_depth > 10'000) return OutOfRange("history_depth", config.history_depth, 0, 10'000);
+  if (config.max_client_queue_bytes < (64u << 10) || config.max_client_queue_bytes > (1u << 30)) {
+    return OutOfRange("max_client_queue_bytes", config.max_client_queue_bytes, 64u << 10, 1u << 30);
+  }
+  if (config.reply_bytes_per_second < 1024 || config.reply_bytes_per_second > config.max_client_queue_bytes) {
+    return OutOfRange("reply_bytes_per_second", config.reply_bytes_per_second, 1024,
+                      config.max_client_queue_bytes);
+  }
+  if (config.max_history_bytes < 1024 || config.max_history_bytes > config.max_client_queue_bytes / 2) {
+    return OutOfRange("max_history_bytes", config.max_history_bytes, 1024, config.max_client_queue_bytes / 2);
+  }
   if (!(config.control_rate > 0) || !(config.control_burst >= 1)) {
     return absl::InvalidArgumentError("--control_rate must be > 0 and --control_burst >= 1");
   }

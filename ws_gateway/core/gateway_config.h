@@ -52,6 +52,17 @@ struct GatewayConfig {
   // SIGINT/SIGTERM: close frames go out, then the process exits within this.
   absl::Duration drain_timeout = absl::Seconds(5);
 
+  // What one client may cost in bytes (docs/protocol.md, "Limits").
+  // Output accepted for a client but not yet taken by its socket; a reply
+  // that would go past it disconnects the client (prices never do: a client
+  // behind on prices is conflated instead).
+  size_t max_client_queue_bytes = 1 << 20;
+  // Reply bytes (history, snapshot, stats) a client may ask for per second,
+  // in bursts of up to max_client_queue_bytes; past it, the reply is refused.
+  size_t reply_bytes_per_second = 256 << 10;
+  // The largest history reply; past it every symbol's history is shortened.
+  size_t max_history_bytes = 256 << 10;
+
   Backoff::Options upstream_backoff{absl::Milliseconds(100), absl::Seconds(5)};
 
   // Front door (docs/security.md). max_connections above counts every

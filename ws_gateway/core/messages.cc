@@ -119,12 +119,14 @@ std::string EncodeConflated(uint64_t skipped) {
   return out;
 }
 
-std::string EncodeHistory(const std::vector<absl::string_view>& prices) {
+std::string EncodeHistory(const std::vector<absl::string_view>& prices, bool truncated) {
   std::string out;
   JsonWriter json(out);
   json.BeginObject().String("type", "history").BeginArray("prices");
   for (absl::string_view price : prices) json.RawElement(price);
-  json.EndArray().EndObject();
+  json.EndArray();
+  if (truncated) json.Bool("truncated", true);
+  json.EndObject();
   return out;
 }
 

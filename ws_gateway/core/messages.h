@@ -52,8 +52,9 @@ std::string EncodeResync(absl::string_view reason);
 std::string EncodeConflated(uint64_t skipped);
 
 // {"type":"history","prices":[…]}: recent prices, oldest first, sent before
-// live updates of newly subscribed symbols.
-std::string EncodeHistory(const std::vector<absl::string_view>& prices);
+// live updates of newly subscribed symbols. `truncated` (shown only when
+// set): --max_history_bytes or the reply budget shortened it.
+std::string EncodeHistory(const std::vector<absl::string_view>& prices, bool truncated = false);
 
 std::string EncodeSubscribed(const std::vector<std::string>& symbols,
                              const std::vector<std::string>& sources, uint64_t seq);

@@ -11,6 +11,8 @@ void FrameSocket::Flush() {
   writing_ = true;
   write_started_ = std::chrono::steady_clock::now();
   in_flight_.swap(queue_);
+  in_flight_bytes_ = queued_bytes_;
+  queued_bytes_ = 0;
   copied_in_flight_.swap(copied_);
   waiters_in_flight_.swap(waiters_);
   GatherQueue(in_flight_, copied_in_flight_);
@@ -56,6 +58,7 @@ bool FrameSocket::WriteNow() {
 }
 
 void FrameSocket::DropWritten(std::size_t bytes) {
+  queued_bytes_ -= bytes;
   std::size_t done = 0;
   while (done < queue_.size() && bytes >= queue_[done].size) bytes -= queue_[done++].size;
   queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(done));
@@ -81,6 +84,7 @@ void FrameSocket::FailNow(const error_code& ec) {
 void FrameSocket::OnWritten(const error_code& ec) {
   writing_ = false;
   in_flight_.clear();  // releases the frames; capacity is kept for the next write
+  in_flight_bytes_ = 0;
   copied_in_flight_.clear();
   if (ec) {
     error_ = ec;
@@ -88,6 +92,7 @@ void FrameSocket::OnWritten(const error_code& ec) {
     for (Waiter& waiter : waiters_) waiters_in_flight_.push_back(std::move(waiter));
     waiters_.clear();
     queue_.clear();
+    queued_bytes_ = 0;
   }
   std::vector<Waiter> done;
   done.swap(waiters_in_flight_);
@@ -99,6 +104,20 @@ void FrameSocket::OnWritten(const error_code& ec) {
   // with anything Beast queued it leaves in the next write.
   if (on_idle_) on_idle_();
   Flush();
+}
+
+void FrameSocket::ReleaseMemory() {
+  // The in-flight write still uses its chunks and gather list.
+  if (!writing_) {
+    in_flight_.shrink_to_fit();
+    copied_in_flight_.shrink_to_fit();
+    gather_.clear();
+    gather_.shrink_to_fit();
+  }
+  queue_.shrink_to_fit();
+  copied_.shrink_to_fit();
+  iovecs_.clear();
+  iovecs_.shrink_to_fit();
 }
 
 void teardown(boost::beast::role_type role, FrameSocket& socket, error_code& ec) {

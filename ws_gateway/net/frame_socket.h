@@ -73,6 +73,7 @@ class FrameSocket {
           copied_.resize(offset + size);
           net::buffer_copy(net::buffer(copied_.data() + offset, size), data);
           queue_.push_back(Chunk{nullptr, nullptr, size, offset});
+          queued_bytes_ += size;
           waiters_.push_back(Waiter{std::move(completion), size});
           Flush();
         },
@@ -83,12 +84,14 @@ class FrameSocket {
   // static data with a null owner).
   void Queue(FramePtr owner, absl::string_view bytes) {
     queue_.push_back(Chunk{std::move(owner), bytes.data(), bytes.size(), 0});
+    queued_bytes_ += bytes.size();
   }
   // Queues a copy of a few bytes (a batch frame's header).
   void QueueCopy(absl::string_view bytes) {
     const std::size_t offset = copied_.size();
     copied_.append(bytes.data(), bytes.size());
     queue_.push_back(Chunk{nullptr, nullptr, bytes.size(), offset});
+    queued_bytes_ += bytes.size();
   }
 
   // Writes everything queued, unless a write is in flight (then the queue
@@ -100,6 +103,10 @@ class FrameSocket {
 
   bool writing() const { return writing_; }
   std::size_t queued_chunks() const { return queue_.size(); }
+  // Bytes accepted but not yet handed to the kernel: queued plus in flight.
+  std::size_t pending_bytes() const { return queued_bytes_ + in_flight_bytes_; }
+  // Gives back the capacity a burst of writes left behind (after a large reply).
+  void ReleaseMemory();
   std::chrono::steady_clock::time_point write_started() const { return write_started_; }
   const error_code& error() const { return error_; }
 
@@ -140,6 +147,8 @@ class FrameSocket {
   std::vector<Waiter> waiters_, waiters_in_flight_;
   std::vector<net::const_buffer> gather_;
   std::vector<iovec> iovecs_;
+  std::size_t queued_bytes_ = 0;     // in queue_
+  std::size_t in_flight_bytes_ = 0;  // in in_flight_, until the write completes
   bool writing_ = false;
   std::chrono::steady_clock::time_point write_started_;
   error_code error_;

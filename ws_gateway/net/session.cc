@@ -22,8 +22,15 @@ namespace websocket = boost::beast::websocket;
 constexpr size_t kMaxChunksPerWrite = 256;
 // Writes one Pump() may make in a row for a client catching up.
 constexpr size_t kMaxWritesPerPump = 4;
-// Replies a client may leave unread before it counts as flooding us.
+// Replies a client may leave unread before it counts as flooding us; the
+// bytes they hold are bounded by --max_client_queue_bytes.
 constexpr size_t kMaxQueuedChunks = 1024;
+// A reply this large leaves buffers worth giving back once it is written.
+constexpr size_t kLargeReplyBytes = 64 << 10;
+// Read buffer capacity kept after a larger message (max_message_bytes may be up to 1 MiB).
+constexpr size_t kReadBufferKeep = 16 << 10;
+// Room for a history reply's own JSON around the prices it splices.
+constexpr size_t kHistoryEnvelopeBytes = 64;
 // Recent prices per symbol sent on subscribe when the client does not say.
 constexpr size_t kDefaultHistory = 10;
 
@@ -47,11 +54,14 @@ Session::Session(Shard& shard, tcp::socket socket, ConnectionGate::Slot slot, Co
       peer_(std::move(peer)),
       params_(std::move(params)),
       subscription_(params_.symbols, params_.sources),
-      control_limiter_(shard.config().control_rate, shard.config().control_burst) {
+      control_limiter_(shard.config().control_rate, shard.config().control_burst),
+      reply_limiter_(static_cast<double>(shard.config().reply_bytes_per_second),
+                     static_cast<double>(shard.config().max_client_queue_bytes)) {
   SetMaxRate(params_.max_rate);
 }
 
 Session::~Session() {
+  if (sent_large_reply_) shard_.RequestMemoryTrim();
   if (!registered_) return;
   shard_.Remove(this);
   const uint64_t active = --shard_.counters().active_connections;
@@ -77,7 +87,7 @@ void Session::Start(boost::beast::http::request<boost::beast::http::string_body>
   timeouts.idle_timeout = websocket::stream_base::none();
   timeouts.keep_alive_pings = false;
   ws_.set_option(timeouts);
-  ws_.control_callback([this](websocket::frame_type, boost::beast::string_view) { HeardFromClient(); });
+  ws_.control_callback([this](websocket::frame_type kind, boost::beast::string_view) { OnControlFrame(kind); });
   if (config.permessage_deflate) {
     // No context takeover and the smallest window: each price is compressed
     // once for everybody (core/deflate.h).
@@ -145,14 +155,40 @@ void Session::SendInitial() {
   SendHistory(params_.history, wanted);
 }
 
-void Session::SendHistory(size_t count, absl::FunctionRef<bool(const Frame&)> wanted) {
+void Session::SendHistory(size_t count, absl::FunctionRef<bool(const Frame&)> wanted, size_t reserve) {
   if (count == 0) return;
-  const std::vector<FramePtr> history = shard_.log().History(count, cursor_, wanted);
-  if (history.empty()) return;
+  // Sized to what the client may still spend, so it is never built to be refused.
+  const auto affordable = static_cast<size_t>(reply_limiter_.Available(absl::Now()));
+  const size_t overhead = kHistoryEnvelopeBytes + reserve;
+  const size_t max_bytes = std::min(shard_.config().max_history_bytes, affordable > overhead ? affordable - overhead : 0);
+  if (max_bytes == 0) {
+    RefuseReply("history");
+    return;
+  }
+  const FeedLog::HistoryFrames history = shard_.log().History(count, cursor_, wanted, max_bytes);
+  if (history.frames.empty()) {
+    if (history.truncated) RefuseReply("history");
+    return;
+  }
   std::vector<absl::string_view> payloads;
-  payloads.reserve(history.size());
-  for (const FramePtr& frame : history) payloads.push_back(frame->payload());
-  Send(EncodeHistory(payloads));
+  payloads.reserve(history.frames.size());
+  for (const FramePtr& frame : history.frames) payloads.push_back(frame->payload());
+  std::string reply = EncodeHistory(payloads, history.truncated);
+  if (!PayForReply(reply.size())) {
+    RefuseReply("history");
+    return;
+  }
+  Send(std::move(reply));
+}
+
+bool Session::PayForReply(size_t bytes) {
+  return reply_limiter_.Allow(absl::Now(), static_cast<double>(bytes));
+}
+
+void Session::RefuseReply(absl::string_view what) {
+  Send(EncodeError("reply_rate_limited",
+                   absl::StrCat(what, " not sent: replies are limited to ", shard_.config().reply_bytes_per_second,
+                                " bytes/s per client; ask again later")));
 }
 
 void Session::SetMaxRate(double per_second) {
@@ -182,6 +218,12 @@ bool Session::RateAllowsDelivery() {
 
 void Session::SendPrices(const std::vector<FramePtr>& prices) {
   if (!params_.rich) {
+    size_t bytes = 0;
+    for (const FramePtr& frame : prices) bytes += WireOf(*frame).size();
+    if (!PayForReply(bytes)) {
+      RefuseReply("snapshot");
+      return;
+    }
     for (const FramePtr& frame : prices) ws_.next_layer().Queue(frame, WireOf(*frame));
     shard_.CountSent(prices.size());
     ws_.next_layer().Flush();
@@ -191,16 +233,25 @@ void Session::SendPrices(const std::vector<FramePtr>& prices) {
   payloads.reserve(prices.size());
   for (const FramePtr& frame : prices) payloads.push_back(frame->payload());
   const FeedLog& log = shard_.log();
-  Send(EncodeSnapshot(log.epoch(), log.last_seq(), payloads));
+  std::string snapshot = EncodeSnapshot(log.epoch(), log.last_seq(), payloads);
+  if (!PayForReply(snapshot.size())) {
+    RefuseReply("snapshot");
+    return;
+  }
+  Send(std::move(snapshot));
 }
 
 void Session::Send(std::string message) {
   if (!open_ || closing_) return;
   FrameSocket& socket = ws_.next_layer();
-  if (socket.queued_chunks() > kMaxQueuedChunks) {
-    Abort("too many unread replies");
+  if (socket.queued_chunks() > kMaxQueuedChunks ||
+      socket.pending_bytes() + message.size() > shard_.config().max_client_queue_bytes) {
+    ++shard_.counters().budget_disconnects;
+    Abort(absl::StrCat("unread output past --max_client_queue_bytes (", socket.pending_bytes(), " bytes pending, ",
+                       socket.queued_chunks(), " chunks)"));
     return;
   }
+  if (message.size() >= kLargeReplyBytes) sent_large_reply_ = true;
   FramePtr frame = Frame::Message(message);
   socket.Queue(frame, frame->wire());
   shard_.CountSent(1);
@@ -332,14 +383,14 @@ void Session::OnRead(const error_code& ec, std::size_t bytes) {
   const auto data = read_buffer_.cdata();
   HandleText(absl::string_view(static_cast<const char*>(data.data()), data.size()));
   read_buffer_.consume(bytes);
+  if (read_buffer_.capacity() > kReadBufferKeep) read_buffer_.shrink_to_fit();
   Read();
 }
 
 void Session::HandleText(absl::string_view text) {
   const GatewayConfig& config = shard_.config();
   if (!control_limiter_.Allow(absl::Now())) {
-    Close(websocket::close_code::policy_error,
-          absl::StrCat("too many messages (limit ", config.control_rate, "/s)"));
+    CloseForFlood();
     return;
   }
   std::variant<ControlRequest, ControlError> parsed =
@@ -354,11 +405,16 @@ void Session::HandleText(absl::string_view text) {
       Send(EncodePong(request.id));
       return;
     case ControlRequest::Type::kStats:
-      Send(EncodeStats(shard_.Stats()));
+    case ControlRequest::Type::kStatsText: {
+      std::string stats = request.type == ControlRequest::Type::kStats ? EncodeStats(shard_.Stats())
+                                                                       : EncodeStatsText(shard_.Stats());
+      if (PayForReply(stats.size())) {
+        Send(std::move(stats));
+      } else {
+        RefuseReply("stats");
+      }
       return;
-    case ControlRequest::Type::kStatsText:
-      Send(EncodeStatsText(shard_.Stats()));
-      return;
+    }
     case ControlRequest::Type::kSubscribe:
     case ControlRequest::Type::kUnsubscribe:
       break;
@@ -383,15 +439,44 @@ void Session::HandleText(absl::string_view text) {
     return subscription_.Matches(frame.symbol(), frame.source()) &&
            !before.Matches(frame.symbol(), frame.source());
   };
-  SendHistory(std::min(request.history.value_or(kDefaultHistory), config.history_depth), added);
-  SendPrices(log.Latest(0, cursor_, added));
+  // The latest values matter more than history: the history gets what the
+  // reply budget holds beyond them.
+  std::vector<FramePtr> latest = log.Latest(0, cursor_, added);
+  size_t latest_bytes = 0;
+  for (const FramePtr& frame : latest) latest_bytes += frame->payload_and_comma().size();
+  SendHistory(std::min(request.history.value_or(kDefaultHistory), config.history_depth), added, latest_bytes);
+  SendPrices(latest);
 }
 
 void Session::Close(websocket::close_code code, std::string reason) {
   if (!open_ || closing_) return;
   closing_ = true;
+  close_started_ = std::chrono::steady_clock::now();
   ws_.async_close(websocket::close_reason(code, reason),
                   [self = shared_from_this()](const error_code&) {});
+}
+
+void Session::OnControlFrame(websocket::frame_type kind) {
+  HeardFromClient();
+  // Pings and pongs cost a reply or a wake-up each: they share the message
+  // budget. The close frame ends the conversation and is never refused.
+  if (kind == websocket::frame_type::close || control_limiter_.Allow(absl::Now())) return;
+  if (closing_) {
+    // Still flooding after our close frame: no handshake to wait for.
+    Abort("control frames past --control_rate after close");
+    return;
+  }
+  CloseForFlood();
+}
+
+void Session::CloseForFlood() {
+  spdlog::info("closing client: peer={} reason=too many messages (limit {}/s)", peer_, shard_.config().control_rate);
+  Close(websocket::close_code::policy_error,
+        absl::StrCat("too many messages (limit ", shard_.config().control_rate, "/s)"));
+  // Beast would keep reading (and discarding) the flood while it waits for
+  // the client's close frame: stop reading, so the close completes at once.
+  error_code ignored;
+  ws_.next_layer().next_layer().shutdown(tcp::socket::shutdown_receive, ignored);
 }
 
 void Session::HeardFromClient() {
@@ -408,10 +493,21 @@ void Session::CheckTimeouts(std::chrono::steady_clock::time_point now) {
     Abort("client stopped reading (write stalled past --write_stall_timeout)");
     return;
   }
+  if (closing_ && now - close_started_ >= ToChrono(config.handshake_timeout)) {
+    // Beast waits for the client's close frame for ever, ignoring its pings.
+    Abort("close handshake not completed within --handshake_timeout");
+    return;
+  }
   const auto silent = now - last_heard_;
   if (silent >= ToChrono(config.idle_timeout)) {
     Abort("no frame from the client for --idle_timeout");
     return;
+  }
+  if (sent_large_reply_ && socket.pending_bytes() == 0) {
+    // A large reply has gone out: give its buffers and the heap back.
+    sent_large_reply_ = false;
+    ws_.next_layer().ReleaseMemory();
+    shard_.RequestMemoryTrim();
   }
   if (silent >= ToChrono(config.idle_timeout / 2) && !ping_outstanding_ && !closing_) {
     // An empty ping (RFC 6455 §5.5.2); any frame back, its pong included,

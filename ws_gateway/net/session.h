@@ -49,8 +49,16 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnRead(const error_code& ec, std::size_t bytes);
   void HandleText(absl::string_view text);
   void Send(std::string message);
+  // Replies that cost what the client asked for (history, snapshot, stats)
+  // are paid from its reply-byte budget; a refused one becomes an error reply.
+  bool PayForReply(size_t bytes);
+  void RefuseReply(absl::string_view what);
+  void OnControlFrame(boost::beast::websocket::frame_type kind);
+  void CloseForFlood();
   void SendPrices(const std::vector<FramePtr>& prices);
-  void SendHistory(size_t count, absl::FunctionRef<bool(const Frame&)> wanted);
+  // Up to `count` recent prices per symbol, leaving `reserve` bytes of the
+  // reply budget for what follows.
+  void SendHistory(size_t count, absl::FunctionRef<bool(const Frame&)> wanted, size_t reserve = 0);
   void SetMaxRate(double per_second);
   // With a max rate: true when a delivery may go out now; otherwise arms a
   // timer that pumps again when it may.
@@ -77,12 +85,15 @@ class Session : public std::enable_shared_from_this<Session> {
   uint64_t cursor_ = 0;
   bool open_ = false;
   bool closing_ = false;
+  std::chrono::steady_clock::time_point close_started_{};
   bool registered_ = false;
   std::chrono::steady_clock::time_point last_heard_{};  // last frame from the client
   bool ping_outstanding_ = false;
   bool deflate_ = false;  // permessage-deflate negotiated: send compressed price frames
   std::vector<FramePtr> batch_;  // reused for every write: no allocation per write
-  RateLimiter control_limiter_;
+  RateLimiter control_limiter_;  // every frame from the client: text, ping, pong
+  RateLimiter reply_limiter_;    // reply bytes, per --reply_bytes_per_second
+  bool sent_large_reply_ = false;  // its buffers and the heap are worth trimming
   // Client-chosen max rate: deliveries at least this far apart, each
   // carrying the latest value of what changed. Zero: no limit.
   std::chrono::steady_clock::duration min_interval_{};

@@ -1,5 +1,7 @@
 #include "shard.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 
 #include <boost/asio/post.hpp>
@@ -133,6 +135,10 @@ void Shard::ScheduleSweep() {
     // Aborting a session may remove it from the list: iterate over a copy.
     const std::vector<Session*> sessions = sessions_;
     for (Session* session : sessions) session->CheckTimeouts(now);
+    if (trim_requested_) {
+      trim_requested_ = false;
+      malloc_trim(0);
+    }
     ScheduleSweep();
   });
 }

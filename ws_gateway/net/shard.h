@@ -42,6 +42,7 @@ struct GatewayCounters {
   std::atomic<uint64_t> total_connections{0};
   std::atomic<uint64_t> conflations{0};
   std::atomic<uint64_t> slow_disconnects{0};
+  std::atomic<uint64_t> budget_disconnects{0};  // past --max_client_queue_bytes
 };
 
 // One io thread with its own io_context, its sessions and its own copy of the
@@ -85,6 +86,9 @@ class Shard {
                          std::memory_order_relaxed);
   }
   int index() const { return index_; }
+  // A large reply was freed: the next sweep asks malloc to return free heap
+  // to the system (glibc keeps it otherwise), at most once a sweep.
+  void RequestMemoryTrim() { trim_requested_ = true; }
 
  private:
   void DrainInbox();
@@ -106,6 +110,7 @@ class Shard {
   UpstreamState upstream_state_ = UpstreamState::kConnecting;
   FramePtr status_frame_;
   bool draining_ = false;
+  bool trim_requested_ = false;
   std::atomic<uint64_t> messages_sent_{0};
   std::atomic<uint64_t> session_count_{0};
 

@@ -73,6 +73,8 @@ void WsClient::SendBinary(const std::string& data) {
   impl_->ws.write(net::buffer(data));
 }
 
+void WsClient::Ping() { impl_->ws.ping({}); }
+
 std::optional<std::string> WsClient::Read(std::chrono::milliseconds timeout) {
   if (impl_->closed) return std::nullopt;
   bool done = false;

@@ -22,6 +22,8 @@ class WsClient {
 
   void Send(const std::string& text);
   void SendBinary(const std::string& data);
+  // A WebSocket ping control frame (blocking write).
+  void Ping();
   // The next text message, or nullopt on timeout or close.
   std::optional<std::string> Read(std::chrono::milliseconds timeout = std::chrono::seconds(5));
   // Next message parsed as JSON (objects and arrays).

@@ -177,6 +177,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"RateAboveLimit", R"({"type":"subscribe","max_rate":1000.5})", "invalid_message",
                 "'max_rate'"},
         BadCase{"StringRate", R"({"type":"subscribe","max_rate":"1"})", "invalid_message", "'max_rate'"},
+        // 1/max_rate as a clock duration would overflow (undefined behaviour).
+        BadCase{"RateBelowLowest", R"({"type":"subscribe","max_rate":1e-11})", "invalid_message", "'max_rate'"},
+        BadCase{"SubnormalRate", R"({"type":"subscribe","max_rate":4.9e-324})", "invalid_message", "'max_rate'"},
         BadCase{"NullRate", R"({"type":"subscribe","max_rate":null})", "invalid_message", "'max_rate'"}),
     [](const testing::TestParamInfo<BadCase>& test) { return test.param.name; });
 
@@ -243,6 +246,7 @@ TEST(ParseConnectParamsTest, HistoryAndMaxRate) {
   EXPECT_EQ(params.history, 100u);
   EXPECT_EQ(params.max_rate, 0.5);
   EXPECT_EQ(ConnectOk("/ws?max_rate=1000").max_rate, 1000.0);
+  EXPECT_EQ(ConnectOk("/ws?max_rate=0.001").max_rate, 0.001);
 }
 
 TEST(ParseConnectParamsTest, UnknownParametersAreIgnored) {
@@ -285,6 +289,8 @@ INSTANTIATE_TEST_SUITE_P(
                     BadCase{"NegativeRate", "/ws?max_rate=-0.1", "invalid_query", "'max_rate'"},
                     BadCase{"RateAboveLimit", "/ws?max_rate=1001", "invalid_query", "'max_rate'"},
                     BadCase{"NaNRate", "/ws?max_rate=nan", "invalid_query", "'max_rate'"},
+                    BadCase{"RateBelowLowest", "/ws?max_rate=0.0009", "invalid_query", "'max_rate'"},
+                    BadCase{"TinyRate", "/ws?max_rate=1e-300", "invalid_query", "'max_rate'"},
                     BadCase{"InfiniteRate", "/ws?max_rate=inf", "invalid_query", "'max_rate'"},
                     BadCase{"EmptyRate", "/ws?max_rate=", "invalid_query", "'max_rate'"}),
     [](const testing::TestParamInfo<BadCase>& test) { return test.param.name; });

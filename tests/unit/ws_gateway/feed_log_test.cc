@@ -12,8 +12,11 @@
 namespace stockfeed::ws_gateway {
 namespace {
 
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
+using ::testing::IsSupersetOf;
+using ::testing::Not;
 
 FramePtr Price(uint64_t seq, std::string symbol = "AAPL", std::string source = "finnhub") {
   return Frame::Price("{\"seq\":" + std::to_string(seq) + "}", seq, symbol, source);
@@ -246,26 +249,26 @@ TEST(FeedLogHistoryTest, RecentPricesPerSymbolOldestFirst) {
     log.Append(Price(++seq, "AAPL", i % 2 == 0 ? "a" : "b"));  // any source counts
     log.Append(Price(++seq, "MSFT"));
   }
-  EXPECT_EQ(BySymbol(log.History(2, log.head(), All)), (History{{"AAPL", {7, 9}}, {"MSFT", {8, 10}}}));
+  EXPECT_EQ(BySymbol(log.History(2, log.head(), All).frames), (History{{"AAPL", {7, 9}}, {"MSFT", {8, 10}}}));
   // Never more than the depth kept.
-  EXPECT_EQ(BySymbol(log.History(10, log.head(), All)),
+  EXPECT_EQ(BySymbol(log.History(10, log.head(), All).frames),
             (History{{"AAPL", {5, 7, 9}}, {"MSFT", {6, 8, 10}}}));
-  EXPECT_THAT(log.History(0, log.head(), All), IsEmpty());
+  EXPECT_THAT(log.History(0, log.head(), All).frames, IsEmpty());
 }
 
 TEST(FeedLogHistoryTest, UpToAndPredicate) {
   FeedLog log(64, 10);
   for (uint64_t seq = 1; seq <= 6; ++seq) log.Append(Price(seq, seq % 2 ? "AAPL" : "MSFT", seq > 3 ? "b" : "a"));
   // Up to index 4: AAPL 1 3, MSFT 2 4.
-  EXPECT_EQ(BySymbol(log.History(10, 4, All)), (History{{"AAPL", {1, 3}}, {"MSFT", {2, 4}}}));
-  EXPECT_EQ(BySymbol(log.History(10, log.head(), [](const Frame& f) { return f.source() == "b"; })),
+  EXPECT_EQ(BySymbol(log.History(10, 4, All).frames), (History{{"AAPL", {1, 3}}, {"MSFT", {2, 4}}}));
+  EXPECT_EQ(BySymbol(log.History(10, log.head(), [](const Frame& f) { return f.source() == "b"; }).frames),
             (History{{"AAPL", {5}}, {"MSFT", {4, 6}}}));
 }
 
 TEST(FeedLogHistoryTest, DepthZeroKeepsNoHistory) {
   FeedLog log(64, 0);
   AppendRange(log, 1, 5);
-  EXPECT_THAT(log.History(10, log.head(), All), IsEmpty());
+  EXPECT_THAT(log.History(10, log.head(), All).frames, IsEmpty());
 }
 
 TEST(FeedLogHistoryTest, NewEpochForgetsHistory) {
@@ -273,9 +276,9 @@ TEST(FeedLogHistoryTest, NewEpochForgetsHistory) {
   log.StartEpoch("e1");
   AppendRange(log, 1, 5);
   log.StartEpoch("e2");
-  EXPECT_THAT(log.History(10, log.head(), All), IsEmpty());
+  EXPECT_THAT(log.History(10, log.head(), All).frames, IsEmpty());
   log.Append(Price(1));
-  EXPECT_EQ(BySymbol(log.History(10, log.head(), All)), (History{{"AAPL", {1}}}));
+  EXPECT_EQ(BySymbol(log.History(10, log.head(), All).frames), (History{{"AAPL", {1}}}));
 }
 
 }  // namespace

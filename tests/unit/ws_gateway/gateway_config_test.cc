@@ -99,6 +99,22 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"NoHistory", [](GatewayConfig& c) { c.history_depth = 0; }, ""},
         Case{"DeepestHistory", [](GatewayConfig& c) { c.history_depth = 10'000; }, ""},
         Case{"HistoryTooDeep", [](GatewayConfig& c) { c.history_depth = 10'001; }, "--history_depth"},
+        Case{"SmallestClientQueue", [](GatewayConfig& c) {
+               c.max_client_queue_bytes = 64 << 10;
+               c.reply_bytes_per_second = c.max_history_bytes = 32 << 10;
+             }, ""},
+        Case{"ClientQueueTooSmall", [](GatewayConfig& c) { c.max_client_queue_bytes = (64 << 10) - 1; },
+             "--max_client_queue_bytes"},
+        Case{"ClientQueueTooLarge", [](GatewayConfig& c) { c.max_client_queue_bytes = (1u << 30) + 1; },
+             "--max_client_queue_bytes"},
+        Case{"ReplyRateTooSmall", [](GatewayConfig& c) { c.reply_bytes_per_second = 1023; },
+             "--reply_bytes_per_second"},
+        Case{"ReplyRateAboveTheBurst",
+             [](GatewayConfig& c) { c.reply_bytes_per_second = c.max_client_queue_bytes + 1; },
+             "--reply_bytes_per_second"},
+        Case{"HistoryReplyOverHalfTheQueue",
+             [](GatewayConfig& c) { c.max_history_bytes = c.max_client_queue_bytes / 2 + 1; },
+             "--max_history_bytes"},
         Case{"ZeroControlRate", [](GatewayConfig& c) { c.control_rate = 0; }, "--control_rate"},
         Case{"NaNControlRate", [](GatewayConfig& c) { c.control_rate = std::nan(""); }, "--control_rate"},
         Case{"SlowControlRate", [](GatewayConfig& c) { c.control_rate = 0.1; }, ""},

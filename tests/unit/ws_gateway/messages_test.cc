@@ -138,6 +138,7 @@ TEST(MessagesTest, HistorySplicesEncodedPrices) {
   EXPECT_EQ(EncodeHistory({}), R"({"type":"history","prices":[]})");
   const std::string a = EncodePrice(Aapl());
   EXPECT_EQ(EncodeHistory({a, a}), R"({"type":"history","prices":[)" + a + "," + a + "]}");
+  EXPECT_EQ(EncodeHistory({a}, /*truncated=*/true), R"({"type":"history","prices":[)" + a + R"(],"truncated":true})");
 }
 
 TEST(MessagesTest, Subscribed) {

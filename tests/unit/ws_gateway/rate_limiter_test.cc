@@ -59,5 +59,14 @@ TEST(RateLimiterTest, ClockSteppingBackCostsNoTokens) {
   EXPECT_TRUE(limiter.Allow(kStart - absl::Hours(1)));  // 39 tokens were left
 }
 
+TEST(RateLimiterTest, CostsTakeThatManyTokens) {
+  RateLimiter bytes(/*rate=*/1000, /*burst=*/4000);
+  EXPECT_TRUE(bytes.Allow(kStart, 3000));
+  EXPECT_DOUBLE_EQ(bytes.Available(kStart), 1000);
+  EXPECT_FALSE(bytes.Allow(kStart, 1500)) << "a refused cost takes nothing";
+  EXPECT_DOUBLE_EQ(bytes.Available(kStart + absl::Milliseconds(500)), 1500);
+  EXPECT_TRUE(bytes.Allow(kStart + absl::Milliseconds(500), 1500));
+}
+
 }  // namespace
 }  // namespace stockfeed::ws_gateway
