@@ -20,6 +20,7 @@ struct Gateway::Parts {
   absl::Time started = absl::Now();
   GatewayCounters counters;
   std::unique_ptr<FrontDoor> front_door;
+  GatewayMetrics metrics;
   std::atomic<UpstreamState> upstream_state{UpstreamState::kConnecting};
   std::vector<std::unique_ptr<Shard>> shards;
   std::unique_ptr<Listener> listener;
@@ -41,15 +42,21 @@ struct Gateway::Parts {
   // Upstream thread: one JSON encode per update, then the same bytes for every
   // shard (each gets its own copy so reference counts stay thread-local).
   void OnUpdate(const v1::PriceUpdate& update) {
+    metrics.upstream_updates.Add();
     const UpstreamTracker::Verdict verdict = tracker.Observe(update);
     if (!verdict.deliver) return;
     if (verdict.new_epoch) {
+      metrics.upstream_epoch_changes.Add();
       spdlog::info("upstream: feed epoch is now '{}'", update.epoch());
       Broadcast(FeedEvent::Epoch(update.epoch()));
     }
-    if (verdict.gap) Broadcast(FeedEvent::Gap());
+    if (verdict.gap) {
+      metrics.upstream_gaps.Add();
+      Broadcast(FeedEvent::Gap());
+    }
     const FramePtr frame = Frame::Price(EncodePrice(update, verdict.snapshot), update.sequence(),
-                                        update.symbol(), update.source(), config.permessage_deflate);
+                                        update.symbol(), update.source(), config.permessage_deflate,
+                                        update.event_time_us());
     for (size_t i = 0; i < shards.size(); ++i) {
       FramePtr copy = i + 1 == shards.size() ? frame : std::make_shared<const Frame>(*frame);
       shards[i]->Deliver(FeedEvent::Price(std::move(copy)));
@@ -58,6 +65,7 @@ struct Gateway::Parts {
   }
 
   void OnState(UpstreamState state, const std::string& message) {
+    if (state == UpstreamState::kReconnecting) metrics.upstream_reconnects.Add();
     upstream_state.store(state);
     Broadcast(FeedEvent::Status(state, Frame::Message(EncodeStatus(state, message))));
   }
@@ -86,8 +94,9 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& con
   Parts* p = parts.get();
   for (int i = 0; i < config.threads; ++i) {
     parts->shards.push_back(std::make_unique<Shard>(i, parts->config, parts->counters, *parts->front_door,
-                                                    [p] { return p->Stats(); }));
+                                                    parts->metrics, [p] { return p->Stats(); }));
   }
+  parts->metrics.RegisterShards(parts->shards, parts->counters, parts->upstream_state, parts->last_seq);
   std::vector<Shard*> shards;
   for (const auto& shard : parts->shards) shards.push_back(shard.get());
   parts->listener = std::make_unique<Listener>(shards);

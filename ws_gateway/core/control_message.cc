@@ -211,4 +211,15 @@ bool IsWebSocketPath(absl::string_view target) {
   return path == "/" || path == "/ws";
 }
 
+absl::string_view ControlRequest::TypeName(Type type) {
+  switch (type) {
+    case Type::kPing: return "ping";
+    case Type::kStats: return "stats";
+    case Type::kStatsText: return "stats_text";
+    case Type::kSubscribe: return "subscribe";
+    case Type::kUnsubscribe: return "unsubscribe";
+  }
+  return "unknown";
+}
+
 }  // namespace stockfeed::ws_gateway

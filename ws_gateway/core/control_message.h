@@ -14,6 +14,8 @@ namespace stockfeed::ws_gateway {
 // A message a client sent, understood.
 struct ControlRequest {
   enum class Type { kPing, kStats, kStatsText, kSubscribe, kUnsubscribe };
+  // ping, stats, stats_text, subscribe, unsubscribe (metrics labels).
+  static absl::string_view TypeName(Type type);
   Type type = Type::kPing;
   // subscribe / unsubscribe
   std::vector<std::string> symbols;

@@ -32,8 +32,9 @@ Frame::Frame(absl::string_view payload, uint64_t seq, absl::string_view symbol, 
 }
 
 std::shared_ptr<const Frame> Frame::Price(std::string payload, uint64_t seq, absl::string_view symbol,
-                                          absl::string_view source, bool deflate) {
+                                          absl::string_view source, bool deflate, int64_t event_time_us) {
   auto frame = std::make_shared<Frame>(payload, seq, symbol, source);
+  frame->event_time_us_ = event_time_us;
   if (deflate) {
     const std::string compressed = DeflateMessage(payload);
     char header[10];

@@ -14,10 +14,12 @@ namespace stockfeed::ws_gateway {
 // also splice the payload into a batch array without copying.
 class Frame {
  public:
-  // A price frame carries what sessions filter and conflate on. With
-  // `deflate`, it also carries its permessage-deflate form, compressed once.
+  // A price frame carries what sessions filter and conflate on, and its
+  // event time for the delivery-latency metric. With `deflate`, it also
+  // carries its permessage-deflate form, compressed once.
   static std::shared_ptr<const Frame> Price(std::string payload, uint64_t seq, absl::string_view symbol,
-                                            absl::string_view source, bool deflate = false);
+                                            absl::string_view source, bool deflate = false,
+                                            int64_t event_time_us = 0);
   // Any other message (welcome, status, replies).
   static std::shared_ptr<const Frame> Message(absl::string_view payload);
 
@@ -36,6 +38,7 @@ class Frame {
   uint64_t seq() const { return seq_; }
   const std::string& symbol() const { return symbol_; }
   const std::string& source() const { return source_; }
+  int64_t event_time_us() const { return event_time_us_; }
 
   Frame(absl::string_view payload, uint64_t seq, absl::string_view symbol, absl::string_view source);
 
@@ -44,6 +47,7 @@ class Frame {
   std::string deflated_;
   uint8_t header_size_ = 0;
   uint64_t seq_ = 0;
+  int64_t event_time_us_ = 0;
   std::string symbol_;
   std::string source_;
 };

@@ -59,8 +59,10 @@ bool FrameSocket::WriteNow() {
 
 void FrameSocket::DropWritten(std::size_t bytes) {
   queued_bytes_ -= bytes;
+  const std::size_t written = bytes;
   std::size_t done = 0;
   while (done < queue_.size() && bytes >= queue_[done].size) bytes -= queue_[done++].size;
+  CountWrite(queue_.data(), done, written);
   queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(done));
   if (bytes == 0) return;
   Chunk& partial = queue_.front();
@@ -83,6 +85,11 @@ void FrameSocket::FailNow(const error_code& ec) {
 
 void FrameSocket::OnWritten(const error_code& ec) {
   writing_ = false;
+  if (!ec) {
+    std::size_t bytes = 0;
+    for (const Chunk& chunk : in_flight_) bytes += chunk.size;
+    CountWrite(in_flight_.data(), in_flight_.size(), bytes);
+  }
   in_flight_.clear();  // releases the frames; capacity is kept for the next write
   in_flight_bytes_ = 0;
   copied_in_flight_.clear();
@@ -118,6 +125,28 @@ void FrameSocket::ReleaseMemory() {
   copied_.shrink_to_fit();
   iovecs_.clear();
   iovecs_.shrink_to_fit();
+}
+
+void FrameSocket::CountWrite(const Chunk* chunks, std::size_t count, std::size_t bytes) {
+  if (metrics_ == nullptr) return;
+  metrics_->bytes_sent.Add(bytes);
+  metrics_->socket_writes.Add();
+  uint64_t prices = 0;
+  int64_t oldest_us = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!chunks[i].live) continue;
+    const Frame* frame = chunks[i].owner.get();
+    ++prices;
+    if (oldest_us == 0 || frame->event_time_us() < oldest_us) oldest_us = frame->event_time_us();
+  }
+  if (prices == 0) return;
+  metrics_->prices_per_write.Observe(static_cast<double>(prices));
+  if (oldest_us > 0) {
+    const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+    metrics_->latency.Observe(static_cast<double>(now_us - oldest_us) / 1e6);
+  }
 }
 
 void teardown(boost::beast::role_type role, FrameSocket& socket, error_code& ec) {

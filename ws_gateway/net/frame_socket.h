@@ -22,6 +22,7 @@
 #include <boost/beast/websocket/teardown.hpp>
 
 #include "core/frame.h"
+#include "net/gateway_metrics.h"
 
 namespace stockfeed::ws_gateway {
 
@@ -54,6 +55,8 @@ class FrameSocket {
     owner_ = std::move(owner);
     on_idle_ = std::move(on_idle);
   }
+  // Where written bytes, prices per write and delivery latency are counted.
+  void CountWritesIn(ShardMetrics* metrics) { metrics_ = metrics; }
 
   template <typename MutableBuffers, typename Handler>
   auto async_read_some(const MutableBuffers& buffers, Handler&& handler) {
@@ -81,9 +84,11 @@ class FrameSocket {
   }
 
   // Queues bytes that stay valid while `owner` lives (a shared frame, or
-  // static data with a null owner).
-  void Queue(FramePtr owner, absl::string_view bytes) {
-    queue_.push_back(Chunk{std::move(owner), bytes.data(), bytes.size(), 0});
+  // static data with a null owner). `live`: a price from the feed as it
+  // happens (not a snapshot, history or conflated value), timed for the
+  // delivery-latency metric.
+  void Queue(FramePtr owner, absl::string_view bytes, bool live = false) {
+    queue_.push_back(Chunk{std::move(owner), bytes.data(), bytes.size(), 0, live});
     queued_bytes_ += bytes.size();
   }
   // Queues a copy of a few bytes (a batch frame's header).
@@ -116,6 +121,7 @@ class FrameSocket {
     const char* data;  // null: `size` bytes at `offset` in the copy buffer
     std::size_t size;
     std::size_t offset;
+    bool live = false;
 
     const char* bytes(const std::string& copied) const {
       return data != nullptr ? data : copied.data() + offset;
@@ -134,6 +140,8 @@ class FrameSocket {
   void FailNow(const error_code& ec);
   void GatherQueue(const std::vector<Chunk>& chunks, const std::string& copied);
   void OnWritten(const error_code& ec);
+  // Counts one completed socket write: `chunks` fully written, `bytes` in all.
+  void CountWrite(const Chunk* chunks, std::size_t count, std::size_t bytes);
 
   // The most buffers one sendmsg takes (IOV_MAX on Linux).
   static constexpr std::size_t kMaxIovecs = 1024;
@@ -141,6 +149,7 @@ class FrameSocket {
   tcp::socket socket_;
   std::weak_ptr<void> owner_;
   std::function<void()> on_idle_;
+  ShardMetrics* metrics_ = nullptr;
 
   std::vector<Chunk> queue_, in_flight_;
   std::string copied_, copied_in_flight_;

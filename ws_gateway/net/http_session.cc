@@ -16,6 +16,7 @@
 #include "session.h"
 #include "shard.h"
 #include "spdlog/spdlog.h"
+#include "stockfeed/common/metrics_exposition.h"
 #include "stockfeed/common/logging.h"
 
 namespace stockfeed::ws_gateway {
@@ -54,6 +55,10 @@ http::message_generator HandleRequest(const Request& request, const Shard& shard
     const bool ready = shard.upstream_state() == UpstreamState::kConnected;
     return TextResponse(request, ready ? http::status::ok : http::status::service_unavailable,
                         "text/plain", ready ? "ready\n" : "upstream not connected\n");
+  }
+  if (path == "/metrics") {
+    return TextResponse(request, http::status::ok, metrics::kPrometheusContentType,
+                        metrics::ExposePrometheusText(shard.events().registry()));
   }
   if (path == "/stats") {
     return TextResponse(request, http::status::ok, "application/json", EncodeStats(shard.Stats()) + "\n");
@@ -151,7 +156,8 @@ void HttpSession::OnRead(const error_code& ec) {
 void HttpSession::Upgrade() {
   auto request = parser_->release();
   const absl::string_view target(request.target().data(), request.target().size());
-  const auto reject = [&](http::status status, std::string body) {
+  const auto reject = [&](absl::string_view reason, http::status status, std::string body) {
+    shard_.events().rejected.For(reason).Add();
     request.keep_alive(false);
     boost::beast::async_write(stream_, TextResponse(request, status, "application/json", std::move(body)),
                               [self = shared_from_this()](const error_code& e, std::size_t) {
@@ -159,17 +165,17 @@ void HttpSession::Upgrade() {
                               });
   };
   if (!IsWebSocketPath(target)) {
-    reject(http::status::not_found, EncodeError("not_found", "WebSocket endpoints are / and /ws"));
+    reject("not_found", http::status::not_found, EncodeError("not_found", "WebSocket endpoints are / and /ws"));
     return;
   }
   if (shard_.draining()) {
-    reject(http::status::service_unavailable, EncodeError("shutting_down", "the gateway is shutting down"));
+    reject("shutting_down", http::status::service_unavailable, EncodeError("shutting_down", "the gateway is shutting down"));
     return;
   }
   std::variant<ConnectParams, ControlError> params =
       ParseConnectParams(target, shard_.config().max_symbols_per_connection, shard_.config().history_depth);
   if (auto* error = std::get_if<ControlError>(&params)) {
-    reject(http::status::bad_request, EncodeError(error->code, error->message));
+    reject("bad_request", http::status::bad_request, EncodeError(error->code, error->message));
     return;
   }
   stream_.expires_never();
@@ -179,6 +185,7 @@ void HttpSession::Upgrade() {
 }
 
 void HttpSession::Refuse(const Rejection& rejection) {
+  shard_.events().rejected.For(rejection.code).Add();
   uint64_t suppressed = 0;
   if (shard_.front_door().refusals_log.ShouldLog(slot_.address(), rejection.code, absl::Now(), suppressed)) {
     spdlog::warn("refusing request: peer={} status={} reason={} (similar refusals from this address since "

@@ -90,6 +90,10 @@ bool Listener::Admit(tcp::socket& socket, ConnectionGate::Slot& slot) {
   const ConnectionGate::Verdict verdict = door.gate.TryReserve(address, now, slot);
   if (verdict == ConnectionGate::Verdict::kAdmitted) return true;
 
+  shards_.front()->events().rejected.For(verdict == ConnectionGate::Verdict::kFull          ? "connection_limit"
+                                           : verdict == ConnectionGate::Verdict::kAddressFull ? "address_limit"
+                                                                                              : "connection_rate")
+      .Add();
   uint64_t suppressed = 0;
   const int status = StatusFor(verdict);
   if (door.refusals_log.ShouldLog(address, ReasonFor(verdict), now, suppressed)) {

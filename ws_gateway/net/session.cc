@@ -64,6 +64,7 @@ Session::~Session() {
   if (sent_large_reply_) shard_.RequestMemoryTrim();
   if (!registered_) return;
   shard_.Remove(this);
+  shard_.events().closed.For(end_reason_.empty() ? "client" : end_reason_).Add();
   const uint64_t active = --shard_.counters().active_connections;
   spdlog::info("client disconnected: peer={} active={}", peer_, active);
 }
@@ -72,6 +73,7 @@ void Session::Start(boost::beast::http::request<boost::beast::http::string_body>
   const GatewayConfig& config = shard_.config();
   // Without pacing, a finished write takes what arrived meanwhile right away;
   // with it, the shard's next pass does, together with what arrives until then.
+  ws_.next_layer().CountWritesIn(&shard_.metrics());
   ws_.next_layer().Bind(weak_from_this(), [this] {
     if (shard_.config().fanout_interval == absl::ZeroDuration()) {
       Pump();
@@ -112,6 +114,7 @@ void Session::Start(boost::beast::http::request<boost::beast::http::string_body>
 void Session::OnAccept(const error_code& ec) {
   if (ec) {
     spdlog::warn("websocket handshake failed: peer={} error={}", peer_, ec.message());
+    shard_.events().rejected.For("handshake_failed").Add();
     return;
   }
   open_ = true;
@@ -248,7 +251,8 @@ void Session::Send(std::string message) {
       socket.pending_bytes() + message.size() > shard_.config().max_client_queue_bytes) {
     ++shard_.counters().budget_disconnects;
     Abort(absl::StrCat("unread output past --max_client_queue_bytes (", socket.pending_bytes(), " bytes pending, ",
-                       socket.queued_chunks(), " chunks)"));
+                       socket.queued_chunks(), " chunks)"),
+          "output_budget");
     return;
   }
   if (message.size() >= kLargeReplyBytes) sent_large_reply_ = true;
@@ -273,7 +277,7 @@ void Session::Pump() {
   for (size_t writes = 0; writes < kMaxWritesPerPump; ++writes) {
     if (!open_ || closing_ || socket.writing()) return;
     if (socket.error()) {
-      Abort(socket.error().message());
+      Abort(socket.error().message(), "write_error");
       return;
     }
     const FeedLog& log = shard_.log();
@@ -319,7 +323,7 @@ size_t Session::QueueBacklog() {
   if (deflate_ || !params_.batch || batch_.size() == 1) {
     for (FramePtr& frame : batch_) {
       const absl::string_view bytes = WireOf(*frame);
-      socket.Queue(std::move(frame), bytes);
+      socket.Queue(std::move(frame), bytes, /*live=*/true);
     }
   } else {
     // One text frame holding a JSON array spliced from the shared payloads.
@@ -332,10 +336,10 @@ size_t Session::QueueBacklog() {
     socket.QueueCopy(absl::string_view(header, header_size + 1));
     for (size_t i = 0; i + 1 < batch_.size(); ++i) {
       const absl::string_view bytes = batch_[i]->payload_and_comma();
-      socket.Queue(std::move(batch_[i]), bytes);
+      socket.Queue(std::move(batch_[i]), bytes, /*live=*/true);
     }
     const absl::string_view last = batch_.back()->payload();
-    socket.Queue(std::move(batch_.back()), last);
+    socket.Queue(std::move(batch_.back()), last, /*live=*/true);
     static constexpr char kClose[] = "]";
     socket.Queue(nullptr, absl::string_view(kClose, 1));
   }
@@ -370,6 +374,11 @@ void Session::Read() {
 
 void Session::OnRead(const error_code& ec, std::size_t bytes) {
   if (ec) {
+    if (ec == websocket::error::message_too_big) {
+      // Beast has sent close 1009.
+      SetEndReason("message_too_big");
+      shard_.events().close_codes.For("1009").Add();
+    }
     if (!Expected(ec)) spdlog::info("client read failed: peer={} error={}", peer_, ec.message());
     open_ = false;
     return;  // the last reference goes with this handler
@@ -396,10 +405,12 @@ void Session::HandleText(absl::string_view text) {
   std::variant<ControlRequest, ControlError> parsed =
       ParseControlMessage(text, config.max_symbols_per_connection, config.history_depth);
   if (auto* error = std::get_if<ControlError>(&parsed)) {
-    Send(EncodeError(error->code, error->message));
+    shard_.events().control_messages.For("invalid").Add();
+    SendError(*error);
     return;
   }
   ControlRequest& request = std::get<ControlRequest>(parsed);
+  shard_.events().control_messages.For(ControlRequest::TypeName(request.type)).Add();
   switch (request.type) {
     case ControlRequest::Type::kPing:
       Send(EncodePong(request.id));
@@ -427,7 +438,7 @@ void Session::HandleText(absl::string_view text) {
           ? subscription_.Add(request.symbols, request.sources, config.max_symbols_per_connection)
           : subscription_.Remove(request.symbols, request.sources);
   if (error) {
-    Send(EncodeError(error->code, error->message));
+    SendError(*error);
     return;
   }
   if (request.max_rate) SetMaxRate(*request.max_rate);
@@ -448,10 +459,22 @@ void Session::HandleText(absl::string_view text) {
   SendPrices(latest);
 }
 
+void Session::SendError(const ControlError& error) {
+  shard_.events().control_errors.For(error.code).Add();
+  Send(EncodeError(error.code, error.message));
+}
+
 void Session::Close(websocket::close_code code, std::string reason) {
   if (!open_ || closing_) return;
   closing_ = true;
   close_started_ = std::chrono::steady_clock::now();
+  switch (code) {
+    case websocket::close_code::going_away: SetEndReason("shutdown"); break;
+    case websocket::close_code::unknown_data: SetEndReason("binary_frame"); break;
+    case websocket::close_code::policy_error: SetEndReason("message_flood"); break;
+    default: SetEndReason("other"); break;
+  }
+  shard_.events().close_codes.For(std::to_string(static_cast<int>(code))).Add();
   ws_.async_close(websocket::close_reason(code, reason),
                   [self = shared_from_this()](const error_code&) {});
 }
@@ -463,7 +486,7 @@ void Session::OnControlFrame(websocket::frame_type kind) {
   if (kind == websocket::frame_type::close || control_limiter_.Allow(absl::Now())) return;
   if (closing_) {
     // Still flooding after our close frame: no handshake to wait for.
-    Abort("control frames past --control_rate after close");
+    Abort("control frames past --control_rate after close", "message_flood");
     return;
   }
   CloseForFlood();
@@ -490,17 +513,17 @@ void Session::CheckTimeouts(std::chrono::steady_clock::time_point now) {
   const FrameSocket& socket = ws_.next_layer();
   if (socket.writing() && now - socket.write_started() >= ToChrono(config.write_stall_timeout)) {
     ++shard_.counters().slow_disconnects;
-    Abort("client stopped reading (write stalled past --write_stall_timeout)");
+    Abort("client stopped reading (write stalled past --write_stall_timeout)", "write_stalled");
     return;
   }
   if (closing_ && now - close_started_ >= ToChrono(config.handshake_timeout)) {
     // Beast waits for the client's close frame for ever, ignoring its pings.
-    Abort("close handshake not completed within --handshake_timeout");
+    Abort("close handshake not completed within --handshake_timeout", "close_timeout");
     return;
   }
   const auto silent = now - last_heard_;
   if (silent >= ToChrono(config.idle_timeout)) {
-    Abort("no frame from the client for --idle_timeout");
+    Abort("no frame from the client for --idle_timeout", "idle_timeout");
     return;
   }
   if (sent_large_reply_ && socket.pending_bytes() == 0) {
@@ -519,8 +542,9 @@ void Session::CheckTimeouts(std::chrono::steady_clock::time_point now) {
   }
 }
 
-void Session::Abort(absl::string_view why) {
+void Session::Abort(absl::string_view why, absl::string_view reason) {
   if (!open_) return;
+  SetEndReason(reason);
   spdlog::warn("dropping client: peer={} reason={}", peer_, why);
   open_ = false;
   error_code ignored;

@@ -65,7 +65,13 @@ class Session : public std::enable_shared_from_this<Session> {
   bool RateAllowsDelivery();
   void Conflate(bool announce);
   size_t QueueBacklog();
-  void Abort(absl::string_view why);
+  // `reason` is the label it counts under in ws_gateway_connections_closed_total.
+  void Abort(absl::string_view why, absl::string_view reason = "other");
+  // The first cause of the connection's end wins.
+  void SetEndReason(absl::string_view reason) {
+    if (end_reason_.empty()) end_reason_ = reason;
+  }
+  void SendError(const ControlError& error);
   void HeardFromClient();
   // The bytes of `frame` for this client: compressed when it negotiated that.
   absl::string_view WireOf(const Frame& frame) const {
@@ -87,6 +93,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closing_ = false;
   std::chrono::steady_clock::time_point close_started_{};
   bool registered_ = false;
+  absl::string_view end_reason_;  // a label value of ws_gateway_connections_closed_total
   std::chrono::steady_clock::time_point last_heard_{};  // last frame from the client
   bool ping_outstanding_ = false;
   bool deflate_ = false;  // permessage-deflate negotiated: send compressed price frames

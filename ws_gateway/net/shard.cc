@@ -11,11 +11,13 @@
 namespace stockfeed::ws_gateway {
 
 Shard::Shard(int index, const GatewayConfig& config, GatewayCounters& counters, FrontDoor& front_door,
+             GatewayMetrics& events,
              StatsFunction stats)
     : index_(index),
       config_(config),
       counters_(counters),
       front_door_(front_door),
+      events_(events),
       stats_(std::move(stats)),
       log_(config.log_capacity, config.history_depth),
       status_frame_(Frame::Message(EncodeStatus(UpstreamState::kConnecting, "connecting to the price service"))) {}
@@ -97,6 +99,8 @@ void Shard::RunPass() {
   last_pass_ = std::chrono::steady_clock::now();
   // A session mid-write is skipped; when its write completes it asks for a pass.
   for (Session* session : sessions_) session->Pump();
+  metrics_.pass_duration.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - last_pass_).count());
 }
 
 void Shard::Add(Session* session) {
@@ -139,6 +143,14 @@ void Shard::ScheduleSweep() {
       trim_requested_ = false;
       malloc_trim(0);
     }
+    uint64_t backlog = 0, max_backlog = 0;
+    for (const Session* session : sessions_) {
+      const uint64_t behind = log_.head() - session->cursor_;
+      backlog += behind;
+      max_backlog = std::max(max_backlog, behind);
+    }
+    metrics_.backlog_frames.store(backlog, std::memory_order_relaxed);
+    metrics_.max_client_backlog_frames.store(max_backlog, std::memory_order_relaxed);
     ScheduleSweep();
   });
 }

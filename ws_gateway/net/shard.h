@@ -15,6 +15,7 @@
 #include "core/feed_log.h"
 #include "core/gateway_config.h"
 #include "core/messages.h"
+#include "net/gateway_metrics.h"
 
 namespace stockfeed::ws_gateway {
 
@@ -54,6 +55,7 @@ class Shard {
   using StatsFunction = std::function<GatewayStats()>;
 
   Shard(int index, const GatewayConfig& config, GatewayCounters& counters, FrontDoor& front_door,
+        GatewayMetrics& events,
         StatsFunction stats);
   ~Shard();
 
@@ -65,12 +67,16 @@ class Shard {
   void Stop();
   uint64_t messages_sent() const { return messages_sent_.load(std::memory_order_relaxed); }
   uint64_t session_count() const { return session_count_.load(std::memory_order_relaxed); }
+  const ShardMetrics& metrics() const { return metrics_; }
+  GatewayMetrics& events() { return events_; }
+  const GatewayMetrics& events() const { return events_; }
 
   // On the shard's thread only.
   boost::asio::io_context& io() { return io_; }
   const GatewayConfig& config() const { return config_; }
   GatewayCounters& counters() { return counters_; }
   FrontDoor& front_door() { return front_door_; }
+  ShardMetrics& metrics() { return metrics_; }
   const FeedLog& log() const { return log_; }
   GatewayStats Stats() const { return stats_(); }
   UpstreamState upstream_state() const { return upstream_state_; }
@@ -99,6 +105,8 @@ class Shard {
   const GatewayConfig& config_;
   GatewayCounters& counters_;
   FrontDoor& front_door_;
+  GatewayMetrics& events_;
+  ShardMetrics metrics_;
   StatsFunction stats_;
 
   std::mutex inbox_mu_;
