@@ -14,6 +14,8 @@
 namespace sf = stockfeed::price_service;
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address HOST:PORT (port 0 = any)");
+ABSL_FLAG(std::string, admin_listen, "127.0.0.1:9464",
+          "HTTP address for /metrics, /healthz and /readyz HOST:PORT (port 0 = any)");
 ABSL_FLAG(std::string, source, "simulator", "where prices come from: simulator or postgres");
 ABSL_FLAG(std::string, symbols, "AAPL,GOOGL,MSFT,AMZN,NVDA,TSLA", "simulator: symbols, comma separated");
 ABSL_FLAG(std::string, sources, "alpha_vantage,finnhub", "simulator: source names, comma separated");
@@ -48,14 +50,16 @@ int main(int argc, char** argv) {
 
   sf::ServiceConfig config;
   absl::StatusOr<stockfeed::HostPort> listen = stockfeed::ParseHostPort(absl::GetFlag(FLAGS_listen));
+  absl::StatusOr<stockfeed::HostPort> admin_listen = stockfeed::ParseHostPort(absl::GetFlag(FLAGS_admin_listen));
   absl::StatusOr<sf::SourceKind> source = sf::ParseSourceKind(absl::GetFlag(FLAGS_source));
-  for (const absl::Status& s : {listen.status(), source.status()}) {
+  for (const absl::Status& s : {listen.status(), admin_listen.status(), source.status()}) {
     if (!s.ok()) {
       std::cerr << "price_service: " << s.message() << "\n";
       return EXIT_FAILURE;
     }
   }
   config.listen = *listen;
+  config.admin_listen = *admin_listen;
   config.source = *source;
   config.simulator.symbols = stockfeed::SplitNameList(absl::GetFlag(FLAGS_symbols));
   config.simulator.sources = stockfeed::SplitNameList(absl::GetFlag(FLAGS_sources));

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "admin/admin_server.h"
 #include "core/price_hub.h"
 #include "grpc/price_feed_service.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -18,6 +19,7 @@
 #include "sources/simulator_source.h"
 #include "spdlog/spdlog.h"
 #include "stockfeed/common/logging.h"
+#include "stockfeed/common/process_metrics.h"
 #include "stockfeed/common/stop_signals.h"
 
 namespace stockfeed::price_service {
@@ -28,7 +30,8 @@ constexpr char kServiceName[] = "stockfeed.v1.PriceFeed";
 // `on_health` reports whether the source can currently deliver (the
 // simulator always can).
 absl::StatusOr<std::unique_ptr<PriceSource>> MakeSource(const ServiceConfig& config, PriceHub& hub,
-                                                        std::function<void(bool)> on_health) {
+                                                        std::function<void(bool)> on_health,
+                                                        metrics::Registry& registry) {
   switch (config.source) {
     case SourceKind::kSimulator:
       return std::make_unique<SimulatorSource>(hub, config.simulator, config.rate, config.tick);
@@ -39,7 +42,7 @@ absl::StatusOr<std::unique_ptr<PriceSource>> MakeSource(const ServiceConfig& con
                                 .poll_interval = config.poll_interval,
                                 .replay_capacity = config.replay_capacity,
                                 .batch = config.postgres_batch},
-          std::move(on_health));
+          std::move(on_health), registry);
   }
   return absl::InternalError("unknown source kind");
 }
@@ -78,15 +81,39 @@ void LogConfig(const ServiceConfig& config) {
 }  // namespace
 
 struct PriceServer::Parts {
+  metrics::Registry registry;  // first: everything below registers in it
   ServiceConfig config;
   PriceHub hub;
   PriceFeedService service;
   std::unique_ptr<PriceSource> source;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
+  // What the gRPC health service says; /readyz mirrors it.
+  std::atomic<bool> serving{false};
+  std::unique_ptr<AdminServer> admin;  // last: gone before what it reads
 
   explicit Parts(const ServiceConfig& c)
-      : config(c), hub(c.replay_capacity), service(hub, c.stream_batch) {}
+      : config(c), hub(c.replay_capacity), service(hub, c.stream_batch, registry) {
+    metrics::RegisterProcessMetrics(registry);
+    registry.AddCounterFunction("price_service_updates_published_total", "Updates published into the hub.",
+                                [this] { return static_cast<double>(hub.stats().published); });
+    registry.AddCounterFunction("price_service_duplicates_ignored_total",
+                                "Updates at or below the last sequence, ignored (re-reads after a reconnect).",
+                                [this] { return static_cast<double>(hub.stats().duplicates_ignored); });
+    registry.AddGaugeFunction("price_service_replay_buffer_updates", "Updates held in the replay buffer.",
+                              [this] { return static_cast<double>(hub.stats().buffered); });
+    registry.AddGaugeFunction("price_service_replay_buffer_capacity_updates", "Replay buffer capacity (--replay_capacity).",
+                              [this] { return static_cast<double>(config.replay_capacity); });
+    registry.AddGaugeFunction("price_service_serving", "1 while the gRPC health status is SERVING, else 0.",
+                              [this] { return serving.load() ? 1.0 : 0.0; });
+  }
+
+  void SetServing(bool now_serving) {
+    serving.store(now_serving);
+    service.SetServing(now_serving);
+    server->GetHealthCheckService()->SetServingStatus(kServiceName, now_serving);
+    server->GetHealthCheckService()->SetServingStatus(now_serving);
+  }
 };
 
 absl::StatusOr<std::unique_ptr<PriceServer>> PriceServer::Start(const ServiceConfig& config) {
@@ -95,11 +122,9 @@ absl::StatusOr<std::unique_ptr<PriceServer>> PriceServer::Start(const ServiceCon
   Parts* raw_parts = parts.get();
   // Called from the source's thread, only between source->Start() and
   // source->Stop(), while the server exists.
-  auto on_health = [raw_parts](bool serving) {
-    raw_parts->server->GetHealthCheckService()->SetServingStatus(kServiceName, serving);
-    raw_parts->server->GetHealthCheckService()->SetServingStatus(serving);
-  };
-  absl::StatusOr<std::unique_ptr<PriceSource>> source = MakeSource(config, parts->hub, on_health);
+  auto on_health = [raw_parts](bool serving) { raw_parts->SetServing(serving); };
+  absl::StatusOr<std::unique_ptr<PriceSource>> source =
+      MakeSource(config, parts->hub, on_health, parts->registry);
   if (!source.ok()) return source.status();
   parts->source = *std::move(source);
 
@@ -122,9 +147,14 @@ absl::StatusOr<std::unique_ptr<PriceServer>> PriceServer::Start(const ServiceCon
                      " (address in use or not local?)"));
   }
   // A PostgreSQL source reports serving once connected, through on_health.
-  const bool serving = config.source == SourceKind::kSimulator;
-  parts->server->GetHealthCheckService()->SetServingStatus(kServiceName, serving);
-  parts->server->GetHealthCheckService()->SetServingStatus(serving);
+  parts->SetServing(config.source == SourceKind::kSimulator);
+  absl::StatusOr<std::unique_ptr<AdminServer>> admin =
+      AdminServer::Start(config.admin_listen, parts->registry, [raw_parts] { return raw_parts->serving.load(); });
+  if (!admin.ok()) {
+    parts->server->Shutdown();
+    return admin.status();
+  }
+  parts->admin = *std::move(admin);
   parts->source->Start();
   spdlog::info("price_service listening on {}:{}", config.listen.host, parts->port);
   return std::unique_ptr<PriceServer>(new PriceServer(std::move(parts)));
@@ -139,6 +169,7 @@ int PriceServer::port() const { return parts_->port; }
 void PriceServer::Shutdown() {
   if (parts_->server == nullptr) return;
   parts_->source->Stop();
+  parts_->serving.store(false);
   parts_->server->GetHealthCheckService()->Shutdown();
   parts_->server->Shutdown(absl::ToChronoTime(absl::Now() + parts_->config.shutdown_grace));
   parts_->server->Wait();

@@ -20,6 +20,8 @@ absl::string_view SourceKindName(SourceKind kind);
 // Everything price_service can be told; main.cpp fills it from flags.
 struct ServiceConfig {
   HostPort listen{"127.0.0.1", 50051};
+  // Operator HTTP: /metrics, /healthz, /readyz (port 0 = any).
+  HostPort admin_listen{"127.0.0.1", 9464};
   SourceKind source = SourceKind::kSimulator;
 
   SimulatorConfig simulator;

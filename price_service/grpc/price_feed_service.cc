@@ -109,6 +109,7 @@ class PriceFeedService::SubscribeReactor final : public grpc::ServerWriteReactor
         next_ = 0;
         service_.hub_.ReadAfter(position_, filter_, service_.stream_batch_, batch_);
         if (batch_.empty()) return;
+        service_.CountBatch(batch_, position_);
       }
       next = &batch_[next_++];
       more_in_batch = next_ < batch_.size();
@@ -134,8 +135,29 @@ class PriceFeedService::SubscribeReactor final : public grpc::ServerWriteReactor
   uint64_t sent_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-PriceFeedService::PriceFeedService(PriceHub& hub, size_t stream_batch)
-    : hub_(hub), stream_batch_(stream_batch) {}
+PriceFeedService::PriceFeedService(PriceHub& hub, size_t stream_batch, metrics::Registry& registry)
+    : hub_(hub),
+      stream_batch_(stream_batch),
+      updates_sent_(registry.AddCounter("price_service_updates_sent_total", "Updates written to subscriber streams.")),
+      drops_announced_(registry.AddCounter(
+          "price_service_dropped_updates_announced_total",
+          "Updates slow subscribers skipped, as announced to them in dropped_before.")),
+      stream_lag_(registry.AddHistogram(
+          "price_service_stream_lag_updates",
+          "Updates a subscriber stream is behind the hub's newest, each time it takes a batch.",
+          metrics::ExponentialBuckets(1, 4, 10))) {
+  registry.AddGaugeFunction("price_service_subscribers", "Subscribe streams open now.",
+                            [this] { return static_cast<double>(active_subscribers_.load()); });
+}
+
+void PriceFeedService::CountBatch(const std::vector<v1::PriceUpdate>& batch, const FeedPosition& position) {
+  uint64_t dropped = 0;
+  for (const v1::PriceUpdate& update : batch) dropped += update.dropped_before();
+  updates_sent_.Add(batch.size());
+  if (dropped > 0) drops_announced_.Add(dropped);
+  const uint64_t newest = hub_.last_sequence();
+  stream_lag_.Observe(static_cast<double>(newest > position.after_sequence ? newest - position.after_sequence : 0));
+}
 
 grpc::ServerWriteReactor<v1::PriceUpdate>* PriceFeedService::Subscribe(
     grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) {
@@ -159,6 +181,11 @@ grpc::ServerUnaryReactor* PriceFeedService::GetLatest(grpc::CallbackServerContex
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (absl::Status status = ValidateFilter(*request); !status.ok()) {
     reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(status.message())));
+    return reactor;
+  }
+  if (!serving_.load()) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                 "the price source is unavailable (database down); latest prices may be stale"));
     return reactor;
   }
   for (v1::PriceUpdate& update : hub_.Latest(FilterOf(*request))) {

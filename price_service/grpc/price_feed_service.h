@@ -4,6 +4,7 @@
 #include <cstddef>
 
 #include "core/price_hub.h"
+#include "stockfeed/common/metrics.h"
 #include "stockfeed/v1/price_feed.grpc.pb.h"
 
 namespace stockfeed::price_service {
@@ -12,7 +13,12 @@ namespace stockfeed::price_service {
 // reads from the hub at its own pace, with one write in flight at a time.
 class PriceFeedService final : public v1::PriceFeed::CallbackService {
  public:
-  PriceFeedService(PriceHub& hub, size_t stream_batch);
+  // Registers its metrics (subscribers, updates sent, drops, stream lag) in `registry`.
+  PriceFeedService(PriceHub& hub, size_t stream_batch, metrics::Registry& registry);
+
+  // False while the source cannot deliver (database down): GetLatest then
+  // answers UNAVAILABLE rather than possibly stale prices as if current.
+  void SetServing(bool serving) { serving_.store(serving); }
 
   grpc::ServerWriteReactor<v1::PriceUpdate>* Subscribe(grpc::CallbackServerContext* context,
                                                        const v1::SubscribeRequest* request) override;
@@ -27,10 +33,16 @@ class PriceFeedService final : public v1::PriceFeed::CallbackService {
 
  private:
   class SubscribeReactor;
+  void CountBatch(const std::vector<v1::PriceUpdate>& batch, const FeedPosition& position);
 
   PriceHub& hub_;
   const size_t stream_batch_;
   std::atomic<size_t> active_subscribers_{0};
+  std::atomic<bool> serving_{true};
+  // Counted per batch a stream takes from the hub, not per update.
+  metrics::Counter& updates_sent_;
+  metrics::Counter& drops_announced_;
+  metrics::Histogram& stream_lag_;
 };
 
 }  // namespace stockfeed::price_service

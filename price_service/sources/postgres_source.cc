@@ -11,6 +11,7 @@
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "sources/postgres_connection.h"
 #include "sources/postgres_migrations.h"
 #include "spdlog/spdlog.h"
@@ -88,11 +89,24 @@ class WakeUp final : public pqxx::notification_receiver {
 }  // namespace
 
 PostgresSource::PostgresSource(PriceHub& hub, PostgresSourceOptions options,
-                               std::function<void(bool)> on_health)
+                               std::function<void(bool)> on_health, metrics::Registry& registry)
     : hub_(hub),
       options_(std::move(options)),
       on_health_(std::move(on_health)),
       target_(DescribeDatabase(options_.database_url)),
+      connected_(registry.AddGauge("price_service_postgres_connected",
+                                   "1 while connected to PostgreSQL and streaming, else 0.")),
+      notifications_(registry.AddCounter("price_service_postgres_notifications_total",
+                                         "LISTEN/NOTIFY wake-ups received.")),
+      safety_polls_(registry.AddCounter("price_service_postgres_safety_polls_total",
+                                        "Reads started by the --poll_interval timer, not by a notification.")),
+      rows_read_(registry.AddCounter("price_service_postgres_rows_read_total", "New stock_prices rows read.")),
+      reconnects_(registry.AddCounter("price_service_postgres_reconnects_total",
+                                      "Connection attempts that failed or sessions that broke, each followed by a retry.")),
+      lag_(registry.AddHistogram("price_service_postgres_lag_seconds",
+                                 "now - inserted_at of the newest row, at each read that found rows.",
+                                 {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+                                  300})),
       stop_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
 
 PostgresSource::~PostgresSource() {
@@ -112,6 +126,7 @@ void PostgresSource::Stop() {
 }
 
 void PostgresSource::SetHealth(bool serving) {
+  connected_.Set(serving ? 1 : 0);
   if (health_reported_ && serving == serving_) return;
   serving_ = serving;
   health_reported_ = true;
@@ -140,6 +155,7 @@ void PostgresSource::Run() {
     // before serving (say a permission error) keeps backing off.
     if (was_serving) backoff.Reset();
     SetHealth(false);
+    reconnects_.Add();
     const absl::Duration delay = backoff.NextDelay();
     spdlog::error("PostgreSQL {} {}: {} | health NOT_SERVING; retrying in {} (attempt {})", target_,
                   was_serving ? "connection lost" : "unavailable", error,
@@ -245,6 +261,8 @@ size_t PostgresSource::ReadNew(pqxx::connection_base& conn) {
                  updates.front().sequence() - 1);
   }
   cursor_ = updates.back().sequence();
+  rows_read_.Add(rows.size());
+  lag_.Observe(static_cast<double>(absl::ToUnixMicros(absl::Now()) - updates.back().event_time_us()) / 1e6);
   hub_.Publish(std::move(updates));
   return rows.size();
 }
@@ -252,12 +270,21 @@ size_t PostgresSource::ReadNew(pqxx::connection_base& conn) {
 void PostgresSource::Wait(pqxx::connection_base* conn, absl::Duration timeout) {
   // A notification that arrived during our last query is already buffered by
   // libpq, so the socket would not wake us for it.
-  if (conn != nullptr && conn->get_notifs() > 0) return;
+  if (conn != nullptr) {
+    if (const int buffered = conn->get_notifs(); buffered > 0) {
+      notifications_.Add(static_cast<uint64_t>(buffered));
+      return;
+    }
+  }
   pollfd fds[2] = {{stop_fd_, POLLIN, 0}, {conn != nullptr ? conn->sock() : -1, POLLIN, 0}};
   const int timeout_ms = static_cast<int>(std::max<int64_t>(absl::ToInt64Milliseconds(timeout), 1));
-  if (poll(fds, conn != nullptr ? 2 : 1, timeout_ms) > 0 && conn != nullptr &&
-      (fds[1].revents & (POLLIN | POLLERR | POLLHUP)) != 0) {
-    conn->get_notifs();  // reads the socket; throws broken_connection if it closed
+  const int ready = poll(fds, conn != nullptr ? 2 : 1, timeout_ms);
+  if (conn == nullptr) return;
+  if (ready == 0) {
+    safety_polls_.Add();
+  } else if (ready > 0 && (fds[1].revents & (POLLIN | POLLERR | POLLHUP)) != 0) {
+    // Reads the socket; throws broken_connection if it closed.
+    notifications_.Add(static_cast<uint64_t>(conn->get_notifs()));
   }
 }
 

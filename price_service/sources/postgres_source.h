@@ -11,6 +11,7 @@
 #include "core/price_hub.h"
 #include "price_source.h"
 #include "stockfeed/common/backoff.h"
+#include "stockfeed/common/metrics.h"
 
 namespace pqxx {
 class connection_base;
@@ -52,7 +53,10 @@ class PostgresSource final : public PriceSource {
  public:
   // `on_health(serving)` is called from the source's thread on every change
   // (true once connected and loaded, false while the database is away).
-  PostgresSource(PriceHub& hub, PostgresSourceOptions options, std::function<void(bool)> on_health);
+  // Its metrics (connection state, notifications, polls, rows, reconnects,
+  // lag) are registered in `registry`.
+  PostgresSource(PriceHub& hub, PostgresSourceOptions options, std::function<void(bool)> on_health,
+                 metrics::Registry& registry);
   ~PostgresSource() override;
 
   void Start() override;
@@ -74,6 +78,14 @@ class PostgresSource final : public PriceSource {
   const PostgresSourceOptions options_;
   const std::function<void(bool)> on_health_;
   const std::string target_;  // for log lines, without password
+
+  metrics::Gauge& connected_;
+  metrics::Counter& notifications_;
+  metrics::Counter& safety_polls_;
+  metrics::Counter& rows_read_;
+  metrics::Counter& reconnects_;
+  // now − inserted_at of the newest row of each read.
+  metrics::Histogram& lag_;
 
   std::atomic<bool> stopping_{false};
   int stop_fd_ = -1;  // eventfd: wakes Wait on Stop

@@ -61,6 +61,7 @@ std::unique_ptr<PriceServer> StartServer(const std::string& url) {
   config.source = SourceKind::kPostgres;
   config.database_url = url;
   config.listen = {"127.0.0.1", 0};
+  config.admin_listen = {"127.0.0.1", 0};
   config.poll_interval = absl::Milliseconds(200);
   absl::StatusOr<std::unique_ptr<PriceServer>> server = PriceServer::Start(config);
   EXPECT_TRUE(server.ok()) << server.status();
