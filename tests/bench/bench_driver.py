@@ -63,7 +63,7 @@ class ServerUnderTest:
         if self.kind == "ours":
             grpc_port, ws_port = free_port(), free_port()
             tick = [f"--tick={self.tick_ms}ms"] if self.tick_ms else []  # an absl::Duration
-            ps = self._spawn([str(self.env.price_service), f"--listen=127.0.0.1:{grpc_port}",
+            ps = self._spawn([str(self.env.price_service), f"--listen=127.0.0.1:{grpc_port}", "--admin_listen=127.0.0.1:0",
                               f"--rate={self.rate}", "--seed=1"] + tick, "price_service")
             wait_for_port(grpc_port, ps)
             # STOCKFEED_GATEWAY_ARGS: extra ws_gateway flags, for trying settings.
@@ -265,7 +265,7 @@ def scenario_grpc(env):
             port = free_port()
             srv = ServerUnderTest(env, "ours", rate=rate)
             try:
-                ps = srv._spawn([str(env.price_service), f"--listen=127.0.0.1:{port}",
+                ps = srv._spawn([str(env.price_service), f"--listen=127.0.0.1:{port}", "--admin_listen=127.0.0.1:0",
                                  f"--rate={rate}", "--seed=1", "--log_level=warn"], "price_service_grpc")
                 wait_for_port(port, ps)
                 r = run_grpc_loadgen(env, f"127.0.0.1:{port}", subscribers, env.dur(10), [ps.pid])
@@ -341,7 +341,8 @@ def postgres_step(env, pg, rate, clients, batch):
     try:
         grpc_port, ws_port = free_port(), free_port()
         ps = srv._spawn([str(env.price_service), "--source=postgres", f"--database_url={pg.url}",
-                         f"--listen=127.0.0.1:{grpc_port}", "--log_level=warn"], "price_service_pg")
+                         f"--listen=127.0.0.1:{grpc_port}", "--admin_listen=127.0.0.1:0", "--log_level=warn"],
+                        "price_service_pg")
         wait_for_port(grpc_port, ps, timeout=30)
         gw = srv._spawn([str(env.ws_gateway), f"--listen=127.0.0.1:{ws_port}",
                          f"--upstream=127.0.0.1:{grpc_port}", "--threads=1", "--log_level=warn"],

@@ -169,7 +169,7 @@ def run_grpc(command, log_dir):
     service_log = os.path.join(log_dir, "price_service.log")
     port = free_port()
     service_args = [env["STOCKFEED_PRICE_SERVICE"], "--source=postgres", f"--database_url={url}",
-                    f"--listen=127.0.0.1:{port}", "--poll_interval=100ms"]
+                    f"--listen=127.0.0.1:{port}", "--poll_interval=100ms", "--admin_listen=127.0.0.1:0"]
     feeder = service = example = None
     try:
         feeder = start([env["STOCKFEED_FEEDER"], f"--database_url={url}", "--rate=40"],
@@ -204,7 +204,8 @@ def run_grpc(command, log_dir):
 def run_ws(command, log_dir):
     env = os.environ
     service_port, gateway_port = free_port(), free_port()
-    service = start([env["STOCKFEED_PRICE_SERVICE"], f"--listen=127.0.0.1:{service_port}", "--rate=40"],
+    service = start([env["STOCKFEED_PRICE_SERVICE"], f"--listen=127.0.0.1:{service_port}", "--rate=40",
+                     "--admin_listen=127.0.0.1:0"],
                     os.path.join(log_dir, "price_service.log"))
     wait_for_port(service_port)
     gateway_args = [env["STOCKFEED_WS_GATEWAY"], f"--listen=127.0.0.1:{gateway_port}",

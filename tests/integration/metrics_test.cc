@@ -125,3 +125,65 @@ TEST_F(GatewayMetricsTest, UpstreamLossShowsInStateAndReconnectCounter) {
 
 }  // namespace
 }  // namespace stockfeed::testing
+
+namespace stockfeed::testing {
+namespace {
+
+class PriceServiceAdminTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(Eventually([this] { return HttpGet(system_.gateway_port(), "/readyz").status == 200; }, seconds(15)))
+        << system_.gateway().Log();
+  }
+  System system_{System::Options{.rate = 200}};
+};
+
+TEST_F(PriceServiceAdminTest, ServesHealthReadinessAndMetricsOfTheHubAndStreams) {
+  const int admin = system_.service_admin_port();
+  EXPECT_EQ(HttpGet(admin, "/healthz").status, 200);
+  EXPECT_EQ(HttpGet(admin, "/readyz").status, 200);  // the simulator always serves
+  EXPECT_EQ(HttpGet(admin, "/nope").status, 404);
+
+  // The gateway is one subscriber; what it was sent shows on both sides.
+  ASSERT_TRUE(Eventually([&] {
+    return ParseMetricsText(HttpGet(admin, "/metrics").body).Get("price_service_updates_sent_total").value_or(0) >= 50;
+  }, seconds(10)));
+  const MetricsText m = Scrape(admin);
+  EXPECT_EQ(Value(m, "price_service_subscribers"), 1);
+  EXPECT_EQ(Value(m, "price_service_serving"), 1);
+  EXPECT_GE(Value(m, "price_service_updates_published_total"), Value(m, "price_service_updates_sent_total"));
+  EXPECT_GT(Value(m, "price_service_replay_buffer_updates"), 0);
+  EXPECT_EQ(Value(m, "price_service_replay_buffer_capacity_updates"), 65536);
+  EXPECT_GE(Value(m, "price_service_stream_lag_updates_count"), 1);
+  EXPECT_EQ(Value(m, "price_service_dropped_updates_announced_total"), 0);
+  EXPECT_EQ(m.types.at("price_service_stream_lag_updates"), "histogram");
+  EXPECT_GT(Value(m, "process_start_time_seconds"), 1.6e9);
+  EXPECT_GT(Value(m, "process_cpu_seconds_total"), 0);
+  // No series per stream or per client.
+  for (const auto& [series, value] : m.samples) {
+    EXPECT_EQ(series.find("peer"), std::string::npos) << series;
+  }
+}
+
+TEST_F(PriceServiceAdminTest, ABusyAdminPortIsAStartupError) {
+  ChildProcess second(Binaries::PriceService(),
+                      {"--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:" + std::to_string(system_.service_admin_port())},
+                      TestOutputDir() + "/second.log");
+  EXPECT_EQ(second.Wait(seconds(10)), 1) << second.Log();
+  EXPECT_NE(second.Log().find("--admin_listen: cannot listen on 127.0.0.1:"), std::string::npos) << second.Log();
+}
+
+TEST(PriceServiceAdminPortZero, BindsAFreePortAndLogsIt) {
+  ChildProcess service(Binaries::PriceService(), {"--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0"},
+                       TestOutputDir() + "/price_service.log");
+  const std::string marker = "/metrics, /healthz, /readyz) on http://127.0.0.1:";
+  ASSERT_TRUE(Eventually([&] { return service.Log().find(marker) != std::string::npos; }, seconds(10)))
+      << service.Log();
+  const std::string log = service.Log();
+  const int port = std::stoi(log.substr(log.find(marker) + marker.size()));
+  EXPECT_GT(port, 0);
+  EXPECT_EQ(HttpGet(port, "/healthz").status, 200);
+}
+
+}  // namespace
+}  // namespace stockfeed::testing

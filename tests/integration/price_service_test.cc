@@ -22,7 +22,8 @@ class PriceServiceTest : public ::testing::Test {
     port_ = FreePort();
     service_ = std::make_unique<ChildProcess>(
         Binaries::PriceService(),
-        std::vector<std::string>{"--listen=127.0.0.1:" + std::to_string(port_), "--rate=200", "--seed=3"},
+        std::vector<std::string>{"--listen=127.0.0.1:" + std::to_string(port_), "--rate=200", "--seed=3",
+                                 "--admin_listen=127.0.0.1:0"},
         TestOutputDir() + "/price_service.log");
     ASSERT_TRUE(WaitForPort(port_, seconds(10))) << service_->Log();
     channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(port_), grpc::InsecureChannelCredentials());
@@ -176,7 +177,7 @@ TEST(PriceServiceFlags, BadFlagsFailWithAClearMessage) {
 
 TEST(PriceServiceSignals, SigtermShutsDownCleanlyWithExitZero) {
   const int port = FreePort();
-  ChildProcess service(Binaries::PriceService(), {"--listen=127.0.0.1:" + std::to_string(port)},
+  ChildProcess service(Binaries::PriceService(), {"--listen=127.0.0.1:" + std::to_string(port), "--admin_listen=127.0.0.1:0"},
                        TestOutputDir() + "/price_service.log");
   ASSERT_TRUE(WaitForPort(port, seconds(10)));
   service.Signal(SIGTERM);

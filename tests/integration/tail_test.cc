@@ -57,7 +57,8 @@ class TailTest : public ::testing::Test {
   void StartService() {
     service_ = std::make_unique<ChildProcess>(
         Binaries::PriceService(),
-        std::vector<std::string>{"--listen=127.0.0.1:" + std::to_string(port_), "--rate=100", "--seed=5"},
+        std::vector<std::string>{"--listen=127.0.0.1:" + std::to_string(port_), "--rate=100", "--seed=5",
+                                 "--admin_listen=127.0.0.1:0"},
         dir_ + "/price_service." + std::to_string(++service_starts_) + ".log");
     ASSERT_TRUE(WaitForPort(port_, seconds(10))) << service_->Log();
     stub_ = v1::PriceFeed::NewStub(

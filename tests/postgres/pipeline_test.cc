@@ -23,7 +23,7 @@ TEST(PostgresPipelineTest, PlainSqlInsertReachesAWebSocketClient) {
   const int gateway_port = FreePort();
   ChildProcess service(STOCKFEED_PRICE_SERVICE_PATH,
                        {"--source=postgres", "--database_url=" + url,
-                        "--listen=127.0.0.1:" + std::to_string(service_port)},
+                        "--listen=127.0.0.1:" + std::to_string(service_port), "--admin_listen=127.0.0.1:0"},
                        dir + "/price_service.log");
   ChildProcess gateway(STOCKFEED_WS_GATEWAY_PATH,
                        {"--listen=127.0.0.1:" + std::to_string(gateway_port),

@@ -128,7 +128,8 @@ export class StockfeedSystem {
     sys.gatewayBin = binary('STOCKFEED_WS_GATEWAY', 'ws_gateway');
     [sys.servicePort, sys.gatewayPort] = await freePorts(2);
     if (gatewayPort) sys.gatewayPort = gatewayPort;
-    sys.serviceArgs = [`--listen=127.0.0.1:${sys.servicePort}`, `--rate=${rate}`, `--seed=${seed}`];
+    sys.serviceArgs = [`--listen=127.0.0.1:${sys.servicePort}`, `--rate=${rate}`, `--seed=${seed}`,
+      '--admin_listen=127.0.0.1:0'];
     try {
       await sys.startService();
       await sys.startGateway();

@@ -7,7 +7,10 @@
 namespace stockfeed::testing {
 
 System::System(Options options)
-    : options_(std::move(options)), dir_(TestOutputDir()), service_port_(FreePort()), gateway_port_(FreePort()) {
+    : options_(std::move(options)), dir_(TestOutputDir()),
+      service_port_(FreePort()),
+      service_admin_port_(FreePort()),
+      gateway_port_(FreePort()) {
   StartService();
   if (options_.proxy_upstream) proxy_ = std::make_unique<TcpProxy>(service_port_);
   StartGateway();
@@ -15,7 +18,8 @@ System::System(Options options)
 
 void System::StartService() {
   std::vector<std::string> args = {"--listen=127.0.0.1:" + std::to_string(service_port_),
-                                   "--rate=" + std::to_string(options_.rate), "--seed=7"};
+                                   "--rate=" + std::to_string(options_.rate), "--seed=7",
+                                   "--admin_listen=127.0.0.1:" + std::to_string(service_admin_port_)};
   args.insert(args.end(), options_.service_args.begin(), options_.service_args.end());
   service_ = std::make_unique<ChildProcess>(
       Binaries::PriceService(), args, dir_ + "/price_service." + std::to_string(++service_starts_) + ".log");

@@ -32,6 +32,8 @@ class System {
   void StartService();
   void StartGateway();
   int service_port() const { return service_port_; }
+  // price_service's --admin_listen port (/metrics, /healthz, /readyz).
+  int service_admin_port() const { return service_admin_port_; }
   int gateway_port() const { return gateway_port_; }
   ChildProcess& service() { return *service_; }
   ChildProcess& gateway() { return *gateway_; }
@@ -44,6 +46,7 @@ class System {
   Options options_;
   std::string dir_;
   int service_port_;
+  int service_admin_port_;
   int gateway_port_;
   int service_starts_ = 0;
   std::unique_ptr<ChildProcess> service_;
