@@ -179,7 +179,8 @@ def run_relocated(stage, work):
     print(f"running the installed programs as uid {UNPRIVILEGED if run_as else os.geteuid()}")
     logs = {name: open(os.path.join(work, f"{name}.log"), "w+") for name in ("price_service", "ws_gateway")}
     service = subprocess.Popen([*run_as, os.path.join(prefix, "bin/price_service"), f"--listen=127.0.0.1:{grpc_port}",
-                                "--rate=50", "--admin_listen=127.0.0.1:0"], cwd=work, env=env, stdout=logs["price_service"], stderr=subprocess.STDOUT)
+                                "--admin_listen=127.0.0.1:0", "--rate=50"],
+                               cwd=work, env=env, stdout=logs["price_service"], stderr=subprocess.STDOUT)
     # The service first: the gateway's first connect then succeeds at once.
     wait_for(lambda: port_open(grpc_port), 30, "the installed price_service's port")
     gateway = subprocess.Popen([*run_as, os.path.join(prefix, "bin/ws_gateway"), f"--listen=127.0.0.1:{http_port}",
