@@ -8,6 +8,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "server.h"
+#include "stockfeed/common/grpc_logging.h"
 #include "stockfeed/common/logging.h"
 #include "stockfeed/common/symbols.h"
 
@@ -35,6 +36,8 @@ ABSL_FLAG(uint64_t, postgres_batch, 5000, "postgres: rows sequenced and read per
 ABSL_FLAG(bool, migrate_only, false,
           "apply the database migrations to --database_url and exit (0 on success)");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error or off");
+ABSL_FLAG(std::string, log_format, "text", "text or json (one JSON object per line)");
+ABSL_FLAG(bool, access_log, true, "log one line per HTTP request (method, path, status, bytes, duration)");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("Streams stock prices over gRPC (stockfeed.v1.PriceFeed).");
@@ -43,10 +46,12 @@ int main(int argc, char** argv) {
     std::cerr << "price_service: unexpected argument '" << positional[1] << "' (see --help)\n";
     return EXIT_FAILURE;
   }
-  if (absl::Status s = stockfeed::InitLogging("price_service", absl::GetFlag(FLAGS_log_level)); !s.ok()) {
+  if (absl::Status s = stockfeed::InitLogging("price_service", absl::GetFlag(FLAGS_log_level),
+                                               absl::GetFlag(FLAGS_log_format), absl::GetFlag(FLAGS_access_log)); !s.ok()) {
     std::cerr << "price_service: " << s.message() << "\n";
     return EXIT_FAILURE;
   }
+  stockfeed::RouteGrpcLogging();
 
   sf::ServiceConfig config;
   absl::StatusOr<stockfeed::HostPort> listen = stockfeed::ParseHostPort(absl::GetFlag(FLAGS_listen));

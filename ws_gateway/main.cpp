@@ -11,6 +11,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "gateway.h"
+#include "stockfeed/common/grpc_logging.h"
 #include "stockfeed/common/logging.h"
 #include "stockfeed/common/open_file_limit.h"
 
@@ -56,6 +57,8 @@ ABSL_FLAG(uint64_t, reply_bytes_per_second, 256 << 10,
           "history/snapshot/stats reply bytes a client may request per second (bursts up to max_client_queue_bytes)");
 ABSL_FLAG(uint64_t, max_history_bytes, 256 << 10, "largest history reply; past it each symbol's history is shortened");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error or off");
+ABSL_FLAG(std::string, log_format, "text", "text or json (one JSON object per line)");
+ABSL_FLAG(bool, access_log, true, "log one line per HTTP request (method, path, status, bytes, duration)");
 
 namespace {
 
@@ -77,10 +80,12 @@ int main(int argc, char** argv) {
     std::cerr << "ws_gateway: unexpected argument '" << positional[1] << "' (see --help)\n";
     return EXIT_FAILURE;
   }
-  if (absl::Status s = stockfeed::InitLogging("ws_gateway", absl::GetFlag(FLAGS_log_level)); !s.ok()) {
+  if (absl::Status s = stockfeed::InitLogging("ws_gateway", absl::GetFlag(FLAGS_log_level),
+                                               absl::GetFlag(FLAGS_log_format), absl::GetFlag(FLAGS_access_log)); !s.ok()) {
     std::cerr << "ws_gateway: " << s.message() << "\n";
     return EXIT_FAILURE;
   }
+  stockfeed::RouteGrpcLogging();
 
   gw::GatewayConfig config;
   absl::StatusOr<stockfeed::HostPort> listen = stockfeed::ParseHostPort(absl::GetFlag(FLAGS_listen));

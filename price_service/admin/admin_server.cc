@@ -56,6 +56,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
              std::atomic<int>& open)
       : stream_(std::move(socket)), registry_(registry), serving_(serving), open_(open) {
     ++open_;
+    error_code ec;
+    const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
+    peer_ = ec ? "unknown" : absl::StrCat(peer.address().to_string(), ":", peer.port());
   }
   ~Connection() { --open_; }
 
@@ -80,6 +83,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     const http::request<http::string_body>& request = parser_->get();
     Reply reply = Answer(request, registry_, serving_);
+    method_ = std::string(request.method_string());
+    target_ = std::string(request.target());
     Write(reply.status, reply.content_type, std::move(reply.body), request.keep_alive(), request.version(),
           request.method() == http::verb::head);
   }
@@ -94,7 +99,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     response_.body() = std::move(body);
     response_.prepare_payload();
     if (head) response_.body().clear();
-    http::async_write(stream_, response_, [self = shared_from_this(), keep_alive](const error_code& ec, std::size_t) {
+    const auto started = std::chrono::steady_clock::now();
+    http::async_write(stream_, response_, [self = shared_from_this(), keep_alive, started](const error_code& ec,
+                                                                                         std::size_t bytes) {
+      LogAccess(self->peer_, self->method_, self->target_, self->response_.result_int(), bytes,
+                std::chrono::steady_clock::now() - started);
       if (!ec && keep_alive) {
         self->Read();
         return;
@@ -111,6 +120,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const metrics::Registry& registry_;
   const std::function<bool()>& serving_;
   std::atomic<int>& open_;
+  std::string peer_;
+  std::string method_ = "-", target_ = "-";  // of the request being answered
 };
 
 }  // namespace

@@ -30,6 +30,7 @@ ABSL_FLAG(absl::Duration, duration, absl::ZeroDuration(), "simulate: stop after 
 ABSL_FLAG(std::string, csv, "", "replay: CSV file with header symbol,price,source,timestamp");
 ABSL_FLAG(double, speed, 0, "replay: 1 = the file's own pace, 10 = ten times faster, 0 = at once");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error or off");
+ABSL_FLAG(std::string, log_format, "text", "text or json (one JSON object per line)");
 
 namespace {
 std::atomic<bool> g_stop{false};
@@ -43,7 +44,8 @@ int main(int argc, char** argv) {
     std::cerr << "stockfeed_feeder: unexpected argument '" << positional[1] << "' (see --help)\n";
     return EXIT_FAILURE;
   }
-  if (absl::Status s = stockfeed::InitLogging("stockfeed_feeder", absl::GetFlag(FLAGS_log_level)); !s.ok()) {
+  if (absl::Status s = stockfeed::InitLogging("stockfeed_feeder", absl::GetFlag(FLAGS_log_level),
+                                               absl::GetFlag(FLAGS_log_format)); !s.ok()) {
     std::cerr << "stockfeed_feeder: " << s.message() << "\n";
     return EXIT_FAILURE;
   }

@@ -20,6 +20,9 @@ const std::vector<std::pair<std::string, std::string>> kDefaults = {
     {"keepalives_idle", "10"},
     {"keepalives_interval", "5"},
     {"keepalives_count", "3"},
+    // Server NOTICEs (e.g. "already exists, skipping" from migrations) are
+    // not news for an operator; warnings and errors still come through.
+    {"options", "-c client_min_messages=warning"},
 };
 
 std::string Quote(absl::string_view value) {

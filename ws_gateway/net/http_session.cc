@@ -1,5 +1,7 @@
 #include "http_session.h"
 
+#include <atomic>
+#include <chrono>
 #include <variant>
 
 #include <boost/beast/http/file_body.hpp>
@@ -43,33 +45,38 @@ http::message_generator TextResponse(const Request& request, http::status status
 // Answers a request that is not a WebSocket upgrade. Separate from the socket
 // code so that what the gateway serves reads in one place.
 template <typename Request>
-http::message_generator HandleRequest(const Request& request, const Shard& shard) {
+http::message_generator HandleRequest(const Request& request, const Shard& shard, http::status& status) {
+  const auto answer = [&](http::status with, absl::string_view content_type, std::string body) {
+    status = with;
+    return TextResponse(request, with, content_type, std::move(body));
+  };
+  status = http::status::ok;
   const absl::string_view target(request.target().data(), request.target().size());
   const absl::string_view path = target.substr(0, target.find('?'));
   if (request.method() != http::verb::get && request.method() != http::verb::head) {
-    auto response = TextResponse(request, http::status::method_not_allowed, "text/plain", "GET or HEAD only\n");
+    auto response = answer(http::status::method_not_allowed, "text/plain", "GET or HEAD only\n");
     return response;
   }
-  if (path == "/healthz") return TextResponse(request, http::status::ok, "text/plain", "ok\n");
+  if (path == "/healthz") return answer(http::status::ok, "text/plain", "ok\n");
   if (path == "/readyz") {
     const bool ready = shard.upstream_state() == UpstreamState::kConnected;
-    return TextResponse(request, ready ? http::status::ok : http::status::service_unavailable,
+    return answer(ready ? http::status::ok : http::status::service_unavailable,
                         "text/plain", ready ? "ready\n" : "upstream not connected\n");
   }
   if (path == "/metrics") {
-    return TextResponse(request, http::status::ok, metrics::kPrometheusContentType,
+    return answer(http::status::ok, metrics::kPrometheusContentType,
                         metrics::ExposePrometheusText(shard.events().registry()));
   }
   if (path == "/stats") {
-    return TextResponse(request, http::status::ok, "application/json", EncodeStats(shard.Stats()) + "\n");
+    return answer(http::status::ok, "application/json", EncodeStats(shard.Stats()) + "\n");
   }
 
   const std::optional<std::string> file = ResolveStaticPath(shard.config().web_root, target);
-  if (!file) return TextResponse(request, http::status::bad_request, "text/plain", "bad path\n");
+  if (!file) return answer(http::status::bad_request, "text/plain", "bad path\n");
   http::file_body::value_type body;
   error_code ec;
   body.open(file->c_str(), boost::beast::file_mode::scan, ec);
-  if (ec) return TextResponse(request, http::status::not_found, "text/plain", "not found\n");
+  if (ec) return answer(http::status::not_found, "text/plain", "not found\n");
 
   http::response<http::file_body> response{http::status::ok, request.version()};
   response.set(http::field::server, "stockfeed-ws-gateway");
@@ -105,7 +112,11 @@ HttpSession::HttpSession(Shard& shard, tcp::socket socket, ConnectionGate::Slot 
     : shard_(shard), slot_(std::move(slot)), stream_(std::move(socket)) {
   error_code ec;
   const tcp::endpoint endpoint = stream_.socket().remote_endpoint(ec);
-  peer_ = ec ? "unknown" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  // Every log line about this connection names it by address and a
+  // process-unique id (Session inherits both).
+  static std::atomic<uint64_t> next_id{0};
+  peer_ = absl::StrCat(ec ? "unknown" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port()),
+                       " conn=", ++next_id);
 }
 
 void HttpSession::Start() { Read(); }
@@ -147,8 +158,16 @@ void HttpSession::OnRead(const error_code& ec) {
     return;
   }
   const bool keep_alive = parser_->get().keep_alive();
-  boost::beast::async_write(stream_, HandleRequest(parser_->get(), shard_),
-                            [self = shared_from_this(), keep_alive](const error_code& e, std::size_t) {
+  http::status status;
+  http::message_generator response = HandleRequest(parser_->get(), shard_, status);
+  const std::string method(parser_->get().method_string());
+  const std::string target(parser_->get().target());
+  const auto started = std::chrono::steady_clock::now();
+  boost::beast::async_write(stream_, std::move(response),
+                            [self = shared_from_this(), keep_alive, method, target, status, started](
+                                const error_code& e, std::size_t bytes) {
+                              LogAccess(self->peer_, method, target, static_cast<unsigned>(status), bytes,
+                                        std::chrono::steady_clock::now() - started);
                               self->OnWritten(e, keep_alive);
                             });
 }
@@ -159,8 +178,12 @@ void HttpSession::Upgrade() {
   const auto reject = [&](absl::string_view reason, http::status status, std::string body) {
     shard_.events().rejected.For(reason).Add();
     request.keep_alive(false);
+    const auto started = std::chrono::steady_clock::now();
     boost::beast::async_write(stream_, TextResponse(request, status, "application/json", std::move(body)),
-                              [self = shared_from_this()](const error_code& e, std::size_t) {
+                              [self = shared_from_this(), target = std::string(target), status, started](
+                                  const error_code& e, std::size_t bytes) {
+                                LogAccess(self->peer_, "GET", target, static_cast<unsigned>(status), bytes,
+                                          std::chrono::steady_clock::now() - started);
                                 self->OnWritten(e, false);
                               });
   };
@@ -179,6 +202,8 @@ void HttpSession::Upgrade() {
     return;
   }
   stream_.expires_never();
+  // The 101 and everything after it belong to the WebSocket session.
+  LogAccess(peer_, "GET", target, 101, 0, std::chrono::steady_clock::duration::zero());
   auto session = std::make_shared<Session>(shard_, stream_.release_socket(), std::move(slot_),
                                            std::get<ConnectParams>(std::move(params)), peer_);
   session->Start(std::move(request));
@@ -199,8 +224,16 @@ void HttpSession::Refuse(const Rejection& rejection) {
   response.body() = EncodeError(rejection.code, rejection.message) + "\n";
   response.keep_alive(false);
   response.prepare_payload();
+  // A malformed request may have no method or target to name.
+  const bool parsed = parser_ && parser_->is_header_done();
+  std::string method = parsed ? std::string(parser_->get().method_string()) : "-";
+  std::string target = parsed ? std::string(parser_->get().target()) : "-";
+  const auto started = std::chrono::steady_clock::now();
   boost::beast::async_write(stream_, http::message_generator(std::move(response)),
-                            [self = shared_from_this()](const error_code& e, std::size_t) {
+                            [self = shared_from_this(), method = std::move(method), target = std::move(target),
+                             status = rejection.status, started](const error_code& e, std::size_t bytes) {
+                              LogAccess(self->peer_, method, target, static_cast<unsigned>(status), bytes,
+                                        std::chrono::steady_clock::now() - started);
                               self->OnWritten(e, false);
                             });
 }
