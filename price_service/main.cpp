@@ -7,6 +7,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "stockfeed/common/cli.h"
 #include "server.h"
 #include "stockfeed/common/grpc_logging.h"
 #include "stockfeed/common/logging.h"
@@ -40,7 +41,13 @@ ABSL_FLAG(std::string, log_format, "text", "text or json (one JSON object per li
 ABSL_FLAG(bool, access_log, true, "log one line per HTTP request (method, path, status, bytes, duration)");
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("Streams stock prices over gRPC (stockfeed.v1.PriceFeed).");
+  constexpr absl::string_view kUsage =
+      "Streams stock prices over gRPC (stockfeed.v1.PriceFeed).";
+  absl::SetProgramUsageMessage(kUsage);
+  if (absl::Status s = stockfeed::PrepareCommandLine(argc, argv, "price_service", kUsage); !s.ok()) {
+    std::cerr << "price_service: " << s.message() << "\n";
+    return EXIT_FAILURE;
+  }
   const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() > 1) {
     std::cerr << "price_service: unexpected argument '" << positional[1] << "' (see --help)\n";

@@ -180,6 +180,12 @@ void PriceServer::Shutdown() {
 }
 
 absl::Status RunPriceService(const ServiceConfig& config) {
+  // A URL libpq cannot even parse will never connect: say so now rather than retry for ever.
+  if (config.source == SourceKind::kPostgres || config.migrate_only) {
+    if (absl::StatusOr<std::string> parsed = ConnectionString(config.database_url, "stockfeed"); !parsed.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--database_url: ", parsed.status().message()));
+    }
+  }
   if (config.migrate_only) {
     if (absl::Status s = Validate(config); !s.ok()) return s;
     return MigrateOnly(config);

@@ -1,8 +1,10 @@
 #include "gateway.h"
 
 #include <atomic>
+#include <filesystem>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/messages.h"
 #include "core/upstream_tracker.h"
@@ -79,6 +81,10 @@ struct Gateway::Parts {
 
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& config) {
   if (absl::Status status = Validate(config); !status.ok()) return status;
+  // A dashboard directory without its page is a mistake to catch at start, not at the first browser.
+  if (std::error_code ec; !std::filesystem::is_regular_file(std::filesystem::path(config.web_root) / "index.html", ec)) {
+    return absl::InvalidArgumentError(absl::StrCat("--web_root: ", config.web_root, " has no index.html"));
+  }
   absl::StatusOr<OriginPolicy> origins = OriginPolicy::Create(config.allowed_origins);
   if (!origins.ok()) return origins.status();
   auto parts = std::make_unique<Parts>();

@@ -10,6 +10,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "stockfeed/common/cli.h"
 #include "gateway.h"
 #include "stockfeed/common/grpc_logging.h"
 #include "stockfeed/common/logging.h"
@@ -74,7 +75,13 @@ std::string DefaultWebRoot(const char* argv0) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("Rebroadcasts stockfeed prices to WebSocket clients and serves the dashboard.");
+  constexpr absl::string_view kUsage =
+      "Rebroadcasts stockfeed prices to WebSocket clients and serves the dashboard.";
+  absl::SetProgramUsageMessage(kUsage);
+  if (absl::Status s = stockfeed::PrepareCommandLine(argc, argv, "ws_gateway", kUsage); !s.ok()) {
+    std::cerr << "ws_gateway: " << s.message() << "\n";
+    return EXIT_FAILURE;
+  }
   const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() > 1) {
     std::cerr << "ws_gateway: unexpected argument '" << positional[1] << "' (see --help)\n";

@@ -9,6 +9,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "stockfeed/common/cli.h"
 #include "feeder/feeder.h"
 #include "stockfeed/common/logging.h"
 #include "stockfeed/common/symbols.h"
@@ -38,7 +39,13 @@ extern "C" void OnStopSignal(int) { g_stop = true; }
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("Writes stock prices into PostgreSQL (table stock_prices).");
+  constexpr absl::string_view kUsage =
+      "Writes stock prices into PostgreSQL (table stock_prices).";
+  absl::SetProgramUsageMessage(kUsage);
+  if (absl::Status s = stockfeed::PrepareCommandLine(argc, argv, "stockfeed_feeder", kUsage); !s.ok()) {
+    std::cerr << "stockfeed_feeder: " << s.message() << "\n";
+    return EXIT_FAILURE;
+  }
   const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() > 1) {
     std::cerr << "stockfeed_feeder: unexpected argument '" << positional[1] << "' (see --help)\n";

@@ -7,6 +7,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "stockfeed/common/cli.h"
 #include "stockfeed/common/symbols.h"
 #include "tail/tail_client.h"
 #include "tail/tail_config.h"
@@ -32,11 +33,16 @@ ABSL_FLAG(absl::Duration, backoff_initial, absl::Milliseconds(100), "stream: fir
 ABSL_FLAG(absl::Duration, backoff_max, absl::Seconds(5), "stream: longest reconnect delay");
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  constexpr absl::string_view kUsage =
       "Prints stock prices from price_service.\n"
       "  stockfeed_tail [stream] [flags]   follow the feed (JSON lines by default)\n"
       "  stockfeed_tail latest [flags]     latest price per symbol/source\n"
-      "  stockfeed_tail symbols [flags]    symbols and sources the service knows");
+      "  stockfeed_tail symbols [flags]    symbols and sources the service knows";
+  absl::SetProgramUsageMessage(kUsage);
+  if (absl::Status s = stockfeed::PrepareCommandLine(argc, argv, "stockfeed_tail", kUsage); !s.ok()) {
+    std::cerr << "stockfeed_tail: " << s.message() << "\n";
+    return EXIT_FAILURE;
+  }
   const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   auto fail = [](absl::string_view message) {
     std::cerr << "stockfeed_tail: " << message << " (see --help)\n";
