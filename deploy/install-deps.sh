@@ -22,6 +22,8 @@ packages=(
   procps util-linux
   # deploy checks: systemd-analyze verify/security on the units, manifests read with PyYAML
   systemd python3-yaml
+  # the metrics test scrapes both processes with a real Prometheus
+  prometheus
 )
 
 # Node.js may come from another repository (e.g. NodeSource); only pull Debian's when there is none.
