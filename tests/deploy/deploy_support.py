@@ -1,5 +1,6 @@
 """What the deploy tests share: failures collected (not first-stop), the binaries'
 own flag lists and value checks, ports, HTTP."""
+import os
 import re
 import socket
 import subprocess
@@ -22,23 +23,26 @@ def finish(success_message):
     print(f"{len(failures)} failed" if failures else success_message)
     return 1 if failures else 0
 
-_FLAG = re.compile(r"^    --(\w+) \((.*?)\);\s+default: (.*?);$", re.S | re.M)
+# One flag of `PROGRAM --help`: "  --name (help)" then "      default: X; env: STOCKFEED_NAME".
+_FLAG = re.compile(r"^  --(\w+) \(.*\)\n      default: (.*); env: (STOCKFEED_\w+)$", re.M)
 
 
 def flag_defaults(binary):
-    """{flag: default text} as the binary itself lists them (abseil's --helpfull)."""
-    out = subprocess.run([binary, "--helpfull"], capture_output=True, text=True, timeout=60)
-    text = out.stdout + out.stderr
-    # One entry per "    --name (help); default: value;" block, help may wrap.
-    blocks = re.split(r"\n(?=    --)", text)
+    """{flag: default text} of the program's own flags, as its --help lists them."""
+    out = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=60)
     flags = {}
-    for block in blocks:
-        m = _FLAG.search(block.strip("\n") if block.startswith("    --") else block)
-        if m:
-            flags[m.group(1)] = m.group(3).strip().strip('"')
-    if len(flags) < 5:
-        raise AssertionError(f"{binary} --helpfull listed only {sorted(flags)}:\n{text}")
+    for name, default, env in _FLAG.findall(out.stdout):
+        if env != env_name(name):
+            raise AssertionError(f"{binary} --help: --{name} reads {env}, expected {env_name(name)}")
+        flags[name] = "" if default == '""' else default
+    if out.returncode != 0 or len(flags) < 5:
+        raise AssertionError(f"{binary} --help (exit {out.returncode}) listed only {sorted(flags)}:\n{out.stdout}")
     return flags
+
+
+def env_name(flag):
+    """The environment variable every program reads a flag from (common/src/cli.cc)."""
+    return "STOCKFEED_" + flag.upper()
 
 
 def flag_name(arg):
@@ -48,13 +52,29 @@ def flag_name(arg):
     return arg[2:].split("=", 1)[0]
 
 
-def check_args(binary, args):
-    """Returns the errors abseil reports for `args` (unknown flags, bad values); [] if none.
+def check_args(binary, args, env=None):
+    """The errors the program reports for `args` and STOCKFEED_* variables in
+    `env` (unknown flags, bad values); [] if none.
 
-    Runs `binary ARGS --helpfull`: abseil parses and checks every flag first and
-    only then prints usage, so nothing starts listening."""
-    out = subprocess.run([binary, *args, "--helpfull"], capture_output=True, text=True, timeout=60)
-    return [line for line in (out.stdout + out.stderr).splitlines() if line.startswith("ERROR:")]
+    Runs `binary ARGS --helpfull`: the environment and then abseil check every
+    flag first and only then print usage, so nothing starts listening."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("STOCKFEED_")}
+    out = subprocess.run([binary, *args, "--helpfull"], capture_output=True, text=True, timeout=60,
+                         env={**clean, **(env or {})})
+    program = os.path.basename(binary)
+    return [line for line in (out.stdout + out.stderr).splitlines()
+            if line.startswith("ERROR:") or line.startswith(f"{program}: STOCKFEED_")]
+
+
+def settings_from_env(flags, env, where):
+    """{flag: value} that STOCKFEED_<FLAG> variables in `env` set; unknown names are failures."""
+    settings = {}
+    for name, value in env.items():
+        if name.startswith("STOCKFEED_"):
+            flag = name[len("STOCKFEED_"):].lower()
+            if check(flag in flags, f"{where}: {name} names no flag"):
+                settings[flag] = value
+    return settings
 
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)")

@@ -16,7 +16,7 @@ import grpc
 import yaml
 
 from deploy_support import (check, check_args, finish, flag_defaults, flag_name, free_port, http_get,
-                            port_open, seconds, wait_until)
+                            port_open, seconds, settings_from_env, wait_until)
 
 
 
@@ -164,12 +164,24 @@ def flag_values(args):
 
 def reads_database_url(binary):
     """The binaries document the variable in --database_url's help."""
-    out = subprocess.run([binary, "--helpfull"], capture_output=True, text=True, timeout=60)
+    out = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=60)
     return "$DATABASE_URL" in out.stdout + out.stderr
 
 
 def labels_match(selector, labels):
     return all(labels.get(k) == v for k, v in selector.items())
+
+
+def env_from(source, objects):
+    """All keys of an envFrom ConfigMap/Secret in the rendering; None if it is not there."""
+    for ref_key, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
+        if ref_key in source:
+            found = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == source[ref_key]["name"]]
+            if not found:
+                return None
+            return {k: str(v) for field in ("data", "stringData") for k, v in (found[0].get(field) or {}).items()}
+    check(False, f"envFrom of unknown kind: {source}")
+    return {}
 
 
 def env_value(entry, objects, where):
@@ -199,14 +211,15 @@ def check_container(where, pod_spec, container, objects, binaries, helps, live, 
         return None
     binary, flags = binaries[program], helps[program]
     env = {}
+    for source in container.get("envFrom", []):
+        data = env_from(source, objects)
+        check(data is not None or not secrets_provided, f"{where}: envFrom {source} is not in the rendering")
+        env.update(data or {})
     for entry in container.get("env", []):
         value = env_value(entry, objects, where)
         if value is None and secrets_provided:
             check(False, f"{where}: env {entry['name']} refers to a ConfigMap/Secret that is not in the rendering")
         env[entry["name"]] = value if value is not None else "placeholder"
-        if entry["name"].startswith("STOCKFEED_"):
-            flag = entry["name"][len("STOCKFEED_"):].lower()
-            check(flag in flags, f"{where}: env {entry['name']} names no flag of {program}")
     used = set()
 
     def expand(arg):
@@ -218,14 +231,15 @@ def check_container(where, pod_spec, container, objects, binaries, helps, live, 
         return re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", substitute, arg)
 
     args = [expand(a) for a in container.get("args", [])]
-    errors = check_args(binary, args)
-    check(not errors, f"{where}: {program} rejects its args {args}: {errors}")
+    process_env = {k: v for k, v in env.items() if k.startswith("STOCKFEED_") or k == "DATABASE_URL"}
+    errors = check_args(binary, args, process_env)
+    check(not errors, f"{where}: {program} rejects its args {args} / environment: {errors}")
     for name in env:
         if name == "DATABASE_URL":
             check(reads_database_url(binary), f"{where}: {program} does not read DATABASE_URL")
         elif not name.startswith("STOCKFEED_"):
             check(name in used, f"{where}: env {name} is used by no arg")
-    settings = {**flags, **flag_values(args)}
+    settings = {**flags, **settings_from_env(flags, env, where), **flag_values(args)}
 
     # Ports: each containerPort is an address flag's port; probes ask what the live process serves there.
     ports = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}

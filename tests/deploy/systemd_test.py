@@ -10,14 +10,14 @@ import shutil
 import subprocess
 import sys
 
-from deploy_support import check, check_args, finish, flag_defaults, seconds
+from deploy_support import check, check_args, finish, flag_defaults, seconds, settings_from_env
 
 SKIP = 77
-# Unit -> (binary, the variable its ExecStart expands, its example environment file).
+# Unit -> (binary, its example environment file).
 UNITS = {
-    "stockfeed-price-service.service": ("price_service", "PRICE_SERVICE_ARGS", "price_service.env"),
-    "stockfeed-ws-gateway.service": ("ws_gateway", "WS_GATEWAY_ARGS", "ws_gateway.env"),
-    "stockfeed-feeder.service": ("stockfeed_feeder", "FEEDER_ARGS", "feeder.env"),
+    "stockfeed-price-service.service": ("price_service", "price_service.env"),
+    "stockfeed-ws-gateway.service": ("ws_gateway", "ws_gateway.env"),
+    "stockfeed-feeder.service": ("stockfeed_feeder", "feeder.env"),
 }
 RELOADABLE = {"stockfeed-price-service.service", "stockfeed-ws-gateway.service"}
 # systemd-analyze security's exposure scale is 0..100 (shown as 0.0..10.0).
@@ -80,7 +80,7 @@ def main():
     if not set(sandbox.get("RestrictAddressFamilies", "x").split()) <= {"AF_INET", "AF_INET6", "AF_UNIX"}:
         check(False, f"sandbox.conf: RestrictAddressFamilies={sandbox.get('RestrictAddressFamilies')}")
 
-    for unit, (binary_name, args_var, env_name) in UNITS.items():
+    for unit, (binary_name, env_name) in UNITS.items():
         path = os.path.join(unit_dir, unit)
         if not os.path.exists(path):
             continue
@@ -88,41 +88,37 @@ def main():
                                    "--no-pager", path], capture_output=True, text=True, cwd=unit_dir, timeout=120)
         overall = re.search(r"Overall exposure level for \S+: (\S+ \S+)", security.stdout)
         print(f"{unit}: exposure {overall.group(1) if overall else '?'}")
-        if security.returncode != 0:
-            check(False, f"{unit}: exposure above {MAX_EXPOSURE / 10}:\n{security.stdout[-3000:]}{security.stderr}")
+        check(security.returncode == 0, f"{unit}: exposure above {MAX_EXPOSURE / 10}:\n{security.stdout[-3000:]}{security.stderr}")
 
         unit_settings = dict(directives(path))
-        exec_start = shlex.split(unit_settings["ExecStart"])
         binary = os.path.join(prefix, "bin", binary_name)
-        if exec_start != [binary, f"${args_var}"]:
-            check(False, f"{unit}: ExecStart={unit_settings['ExecStart']}, expected {binary} ${args_var}")
+        check(shlex.split(unit_settings["ExecStart"]) == [binary],
+              f"{unit}: ExecStart={unit_settings['ExecStart']}, expected {binary} (settings come from the environment)")
+        check(unit_settings.get("EnvironmentFile") == f"-/etc/stockfeed/{env_name}",
+              f"{unit}: EnvironmentFile={unit_settings.get('EnvironmentFile')}")
         reload = unit_settings.get("ExecReload", "")
-        if unit in RELOADABLE and not re.fullmatch(r"/bin/kill -HUP \$MAINPID", reload):
-            check(False, f"{unit}: ExecReload={reload!r}, expected /bin/kill -HUP $MAINPID")
-        if unit_settings.get("Restart") not in ("on-failure", "always"):
-            check(False, f"{unit}: Restart={unit_settings.get('Restart')}")
+        check(unit not in RELOADABLE or re.fullmatch(r"/bin/kill -HUP \$MAINPID", reload),
+              f"{unit}: ExecReload={reload!r}, expected /bin/kill -HUP $MAINPID")
+        check(unit_settings.get("Restart") in ("on-failure", "always"), f"{unit}: Restart={unit_settings.get('Restart')}")
 
-        # The example environment file: its flags are real and their values parse.
+        # The example environment file: every STOCKFEED_ variable is a real flag whose value parses.
         env = env_file(os.path.join(prefix, "share/stockfeed/systemd", env_name))
-        args = shlex.split(env.get(args_var, ""))
-        if not args:
-            check(False, f"{env_name}: {args_var} missing")
-        errors = check_args(binary, args)
-        if errors:
-            check(False, f"{env_name}: {binary_name} rejects {args_var}: {errors}")
-        settings = {**flag_defaults(binary), **{a[2:].split("=", 1)[0]: a.split("=", 1)[1] for a in args if "=" in a}}
+        flags = flag_defaults(binary)
+        settings = {**flags, **settings_from_env(flags, env, env_name)}
+        errors = check_args(binary, [], env)
+        check(not errors, f"{env_name}: {binary_name} rejects it: {errors}")
+        for name in env:
+            check(name.startswith("STOCKFEED_") or name == "DATABASE_URL", f"{env_name}: {name} is read by nothing")
 
         if binary_name == "ws_gateway":
             drain = seconds(settings["drain_timeout"])
             stop = seconds(unit_settings["TimeoutStopSec"])
             print(f"{unit}: TimeoutStopSec={stop:g}s, drain_timeout={drain:g}s")
-            if stop < drain + 5:
-                check(False, f"{unit}: TimeoutStopSec {stop}s leaves no room after --drain_timeout {drain}s")
+            check(stop >= drain + 5, f"{unit}: TimeoutStopSec {stop}s leaves no room after --drain_timeout {drain}s")
             nofile = int(unit_settings["LimitNOFILE"])
             connections = int(settings["max_connections"])
             print(f"{unit}: LimitNOFILE={nofile}, max_connections={connections}")
-            if nofile < connections + 256:
-                check(False, f"{unit}: LimitNOFILE {nofile} cannot hold --max_connections {connections} (+256)")
+            check(nofile >= connections + 256, f"{unit}: LimitNOFILE {nofile} cannot hold --max_connections {connections} (+256)")
 
     return finish("all systemd checks passed")
 
