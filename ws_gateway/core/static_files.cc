@@ -46,7 +46,7 @@ std::optional<std::string> ResolveStaticPath(absl::string_view web_root, absl::s
     // Decoded once only: a literal "%2e" that survives is a file name, but
     // anything that could climb or escape is refused outright.
     if (part == "." || part == ".." || absl::StrContains(part, '\\') ||
-        absl::StrContains(part, '\0') || absl::StartsWith(part, ".")) {
+        absl::StrContains(part, '\0') || absl::StartsWith(part, ".") || part == "node_modules") {
       return std::nullopt;
     }
     parts.push_back(part);
@@ -55,7 +55,7 @@ std::optional<std::string> ResolveStaticPath(absl::string_view web_root, absl::s
   return absl::StrCat(web_root, absl::EndsWith(web_root, "/") ? "" : "/", absl::StrJoin(parts, "/"));
 }
 
-absl::string_view ContentTypeFor(absl::string_view path) {
+std::optional<absl::string_view> ServedContentType(absl::string_view path) {
   struct Entry {
     absl::string_view extension, type;
   };
@@ -64,18 +64,27 @@ absl::string_view ContentTypeFor(absl::string_view path) {
       {".js", "text/javascript; charset=utf-8"},
       {".mjs", "text/javascript; charset=utf-8"},
       {".css", "text/css; charset=utf-8"},
-      {".json", "application/json"},
-      {".map", "application/json"},
       {".svg", "image/svg+xml"},
       {".png", "image/png"},
       {".ico", "image/x-icon"},
       {".txt", "text/plain; charset=utf-8"},
       {".woff2", "font/woff2"},
+      // The bundled chart library's licence notices (web/vendor/).
+      {".LICENSE", "text/plain; charset=utf-8"},
+      {".NOTICE", "text/plain; charset=utf-8"},
   };
   for (const Entry& entry : kTypes) {
     if (absl::EndsWith(path, entry.extension)) return entry.type;
   }
-  return "application/octet-stream";
+  return std::nullopt;
+}
+
+StaticVerdict JudgeOpenedFile(FileKind kind, absl::string_view real_path, absl::string_view real_root) {
+  const bool inside = !real_root.empty() && real_path.size() > real_root.size() && absl::StartsWith(real_path, real_root) &&
+                      (absl::EndsWith(real_root, "/") || real_path[real_root.size()] == '/');
+  if (!inside) return StaticVerdict::kNotFound;
+  if (kind != FileKind::kRegular) return StaticVerdict::kForbidden;
+  return StaticVerdict::kServe;
 }
 
 absl::string_view CacheControlFor(absl::string_view url_path) {

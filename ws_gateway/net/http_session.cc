@@ -4,7 +4,6 @@
 #include <chrono>
 #include <variant>
 
-#include <boost/beast/http/file_body.hpp>
 #include <boost/beast/http/message_generator.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -14,9 +13,9 @@
 #include "core/admission.h"
 #include "core/control_message.h"
 #include "core/messages.h"
-#include "core/static_files.h"
 #include "session.h"
 #include "shard.h"
+#include "static_file_response.h"
 #include "spdlog/spdlog.h"
 #include "stockfeed/common/metrics_exposition.h"
 #include "stockfeed/common/logging.h"
@@ -71,26 +70,7 @@ http::message_generator HandleRequest(const Request& request, const Shard& shard
     return answer(http::status::ok, "application/json", EncodeStats(shard.Stats()) + "\n");
   }
 
-  const std::optional<std::string> file = ResolveStaticPath(shard.config().web_root, target);
-  if (!file) return answer(http::status::bad_request, "text/plain", "bad path\n");
-  http::file_body::value_type body;
-  error_code ec;
-  body.open(file->c_str(), boost::beast::file_mode::scan, ec);
-  if (ec) return answer(http::status::not_found, "text/plain", "not found\n");
-
-  http::response<http::file_body> response{http::status::ok, request.version()};
-  response.set(http::field::server, "stockfeed-ws-gateway");
-  response.set(http::field::content_type, std::string(ContentTypeFor(*file)));
-  response.set(http::field::cache_control, std::string(CacheControlFor(path)));
-  response.set("X-Content-Type-Options", "nosniff");
-  response.keep_alive(request.keep_alive());
-  if (request.method() == http::verb::head) {
-    response.content_length(body.size());
-    return http::response<http::empty_body>(response.base());
-  }
-  response.body() = std::move(body);
-  response.prepare_payload();
-  return response;
+  return StaticFileResponse(request, shard.config().web_root, status);
 }
 
 // The admission checks' view of a parsed request.

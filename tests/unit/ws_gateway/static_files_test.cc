@@ -48,7 +48,8 @@ INSTANTIATE_TEST_SUITE_P(
                     "/%2E%2E%2Fetc%2Fpasswd", "/%2e%2e%2f%2e%2e%2fetc", "/js/%2e%2e/%2e%2e/x",
                     "/..%5c..%5cetc", "/a\\b", "/js\\..\\..\\x", "/index.html%00.png", "/%00",
                     "/.env", "/.git/config", "/js/.hidden", "/%2egit/config", "/...", "/a%zz",
-                    "/a%", "/a%4"));
+                    "/a%", "/a%4", "/node_modules/lightweight-charts/package.json",
+                    "/js/node_modules/x.js"));
 
 TEST(ResolveStaticPathTest, RootWithTrailingSlash) {
   EXPECT_EQ(ResolveStaticPath("/srv/web/", "/app.js"), "/srv/web/app.js");
@@ -68,25 +69,39 @@ TEST(ResolveStaticPathTest, HostileTargetsNeverLeaveTheRoot) {
   }
 }
 
-TEST(ContentTypeForTest, KnownExtensions) {
-  EXPECT_EQ(ContentTypeFor("/srv/web/index.html"), "text/html; charset=utf-8");
-  EXPECT_EQ(ContentTypeFor("app.js"), "text/javascript; charset=utf-8");
-  EXPECT_EQ(ContentTypeFor("mod.mjs"), "text/javascript; charset=utf-8");
-  EXPECT_EQ(ContentTypeFor("style.css"), "text/css; charset=utf-8");
-  EXPECT_EQ(ContentTypeFor("data.json"), "application/json");
-  EXPECT_EQ(ContentTypeFor("chart.umd.js.map"), "application/json");
-  EXPECT_EQ(ContentTypeFor("favicon.svg"), "image/svg+xml");
-  EXPECT_EQ(ContentTypeFor("logo.png"), "image/png");
-  EXPECT_EQ(ContentTypeFor("favicon.ico"), "image/x-icon");
-  EXPECT_EQ(ContentTypeFor("robots.txt"), "text/plain; charset=utf-8");
-  EXPECT_EQ(ContentTypeFor("font.woff2"), "font/woff2");
+TEST(ServedContentTypeTest, TheDashboardsKindsOfFile) {
+  EXPECT_EQ(ServedContentType("/srv/web/index.html"), "text/html; charset=utf-8");
+  EXPECT_EQ(ServedContentType("app.js"), "text/javascript; charset=utf-8");
+  EXPECT_EQ(ServedContentType("mod.mjs"), "text/javascript; charset=utf-8");
+  EXPECT_EQ(ServedContentType("style.css"), "text/css; charset=utf-8");
+  EXPECT_EQ(ServedContentType("favicon.svg"), "image/svg+xml");
+  EXPECT_EQ(ServedContentType("logo.png"), "image/png");
+  EXPECT_EQ(ServedContentType("favicon.ico"), "image/x-icon");
+  EXPECT_EQ(ServedContentType("robots.txt"), "text/plain; charset=utf-8");
+  EXPECT_EQ(ServedContentType("font.woff2"), "font/woff2");
+  EXPECT_EQ(ServedContentType("vendor/lightweight-charts.LICENSE"), "text/plain; charset=utf-8");
 }
 
-TEST(ContentTypeForTest, UnknownIsOctetStream) {
-  EXPECT_EQ(ContentTypeFor("binary.exe"), "application/octet-stream");
-  EXPECT_EQ(ContentTypeFor("README"), "application/octet-stream");
-  EXPECT_EQ(ContentTypeFor("page.html.bak"), "application/octet-stream");
-  EXPECT_EQ(ContentTypeFor("font.woff"), "application/octet-stream");
+TEST(ServedContentTypeTest, AnythingElseIsNotServed) {
+  for (const char* path : {"package.json", "package-lock.json", "build.sh", "chart.js.map", "binary.exe", "README",
+                           "page.html.bak", "font.woff", "Makefile", "main.cc"}) {
+    EXPECT_EQ(ServedContentType(path), std::nullopt) << path;
+  }
+}
+
+TEST(JudgeOpenedFileTest, OnlyRegularFilesReallyUnderTheRoot) {
+  EXPECT_EQ(JudgeOpenedFile(FileKind::kRegular, "/srv/web/app.js", "/srv/web"), StaticVerdict::kServe);
+  EXPECT_EQ(JudgeOpenedFile(FileKind::kRegular, "/srv/web/js/a.js", "/srv/web/"), StaticVerdict::kServe);
+  // A symlink resolved to outside: not found, whatever it is.
+  EXPECT_EQ(JudgeOpenedFile(FileKind::kRegular, "/etc/shadow", "/srv/web"), StaticVerdict::kNotFound);
+  EXPECT_EQ(JudgeOpenedFile(FileKind::kRegular, "/srv/website/x.js", "/srv/web"), StaticVerdict::kNotFound);
+  EXPECT_EQ(JudgeOpenedFile(FileKind::kRegular, "/srv/web", "/srv/web"), StaticVerdict::kNotFound);
+  EXPECT_EQ(JudgeOpenedFile(FileKind::kRegular, "", "/srv/web"), StaticVerdict::kNotFound);
+  EXPECT_EQ(JudgeOpenedFile(FileKind::kRegular, "/srv/web/x.js", ""), StaticVerdict::kNotFound)
+      << "an unresolvable root serves nothing";
+  EXPECT_EQ(JudgeOpenedFile(FileKind::kDirectory, "/srv/web/js", "/srv/web"), StaticVerdict::kForbidden);
+  EXPECT_EQ(JudgeOpenedFile(FileKind::kOther, "/srv/web/fifo.js", "/srv/web"), StaticVerdict::kForbidden);
+  EXPECT_EQ(JudgeOpenedFile(FileKind::kOther, "/dev/zero", "/srv/web"), StaticVerdict::kNotFound);
 }
 
 TEST(CacheControlForTest, VendoredFilesAreCachedOthersRevalidate) {
