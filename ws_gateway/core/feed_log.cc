@@ -62,35 +62,43 @@ std::vector<FramePtr> FeedLog::Latest(uint64_t after, uint64_t up_to,
 
 FeedLog::HistoryFrames FeedLog::History(size_t count, uint64_t up_to,
                                         absl::FunctionRef<bool(const Frame&)> wanted, size_t max_bytes) const {
-  // Newest first per symbol, then taken level by level across symbols so a
-  // byte cap shortens every symbol's history alike.
-  std::vector<std::vector<const FramePtr*>> newest_first;
-  for (const auto& [symbol, history] : history_) {
-    std::vector<const FramePtr*>& picked = newest_first.emplace_back();
-    for (auto entry = history.rbegin(); entry != history.rend() && picked.size() < count; ++entry) {
-      if (entry->index <= up_to && wanted(*entry->frame)) picked.push_back(&entry->frame);
-    }
-  }
-  std::vector<size_t> depth(newest_first.size(), 0);
+  // Taken level by level across symbols, newest first, so a byte cap
+  // shortens every symbol's history alike and the walk stops where the cap
+  // does (a client with little budget left costs little to answer).
+  struct Walk {
+    const std::deque<IndexedFrame>* history;
+    size_t next = 0;  // entries looked at, from the newest
+    std::vector<const FramePtr*> taken;  // newest first
+  };
+  std::vector<Walk> walks;
+  walks.reserve(history_.size());
+  for (const auto& [symbol, history] : history_) walks.push_back(Walk{&history});
   HistoryFrames result;
   size_t bytes = 0;
   for (size_t level = 0; level < count && !result.truncated; ++level) {
     bool any = false;
-    for (size_t i = 0; i < newest_first.size() && !result.truncated; ++i) {
-      if (level >= newest_first[i].size()) continue;
-      any = true;
-      const size_t size = (*newest_first[i][level])->payload_and_comma().size();
+    for (Walk& walk : walks) {
+      if (walk.taken.size() < level) continue;  // ran out earlier
+      const std::deque<IndexedFrame>& history = *walk.history;
+      const FramePtr* found = nullptr;
+      while (found == nullptr && walk.next < history.size()) {
+        const IndexedFrame& entry = history[history.size() - 1 - walk.next++];
+        if (entry.index <= up_to && wanted(*entry.frame)) found = &entry.frame;
+      }
+      if (found == nullptr) continue;
+      const size_t size = (*found)->payload_and_comma().size();
       if (bytes + size > max_bytes) {
         result.truncated = true;
-      } else {
-        bytes += size;
-        depth[i] = level + 1;
+        break;
       }
+      bytes += size;
+      walk.taken.push_back(found);
+      any = true;
     }
     if (!any) break;
   }
-  for (size_t i = 0; i < newest_first.size(); ++i) {
-    for (size_t level = depth[i]; level-- > 0;) result.frames.push_back(*newest_first[i][level]);
+  for (const Walk& walk : walks) {
+    for (auto frame = walk.taken.rbegin(); frame != walk.taken.rend(); ++frame) result.frames.push_back(**frame);
   }
   return result;
 }

@@ -444,6 +444,12 @@ void Session::HandleText(absl::string_view text) {
   if (request.max_rate) SetMaxRate(*request.max_rate);
   const FeedLog& log = shard_.log();
   Send(EncodeSubscribed(subscription_.SymbolList(), subscription_.SourceList(), log.last_seq()));
+  if (request.type == ControlRequest::Type::kUnsubscribe) {
+    // Nothing was added: no history, and the (empty) snapshot without
+    // walking the log, which a client churning its subscription would make costly.
+    SendPrices({});
+    return;
+  }
   // History and latest values of what was just added, up to the cursor;
   // newer prices follow from the log, so nothing comes twice.
   const auto added = [&](const Frame& frame) {
