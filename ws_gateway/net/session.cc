@@ -496,16 +496,17 @@ void Session::OnControlFrame(websocket::frame_type kind) {
     return;
   }
   CloseForFlood();
+  // While it waits for the client's close frame Beast would keep reading
+  // (and silently discarding) a ping flood, which no browser sends: stop
+  // reading, so the close completes at once.
+  error_code ignored;
+  ws_.next_layer().next_layer().shutdown(tcp::socket::shutdown_receive, ignored);
 }
 
 void Session::CloseForFlood() {
   spdlog::info("closing client: peer={} reason=too many messages (limit {}/s)", peer_, shard_.config().control_rate);
   Close(websocket::close_code::policy_error,
         absl::StrCat("too many messages (limit ", shard_.config().control_rate, "/s)"));
-  // Beast would keep reading (and discarding) the flood while it waits for
-  // the client's close frame: stop reading, so the close completes at once.
-  error_code ignored;
-  ws_.next_layer().next_layer().shutdown(tcp::socket::shutdown_receive, ignored);
 }
 
 void Session::HeardFromClient() {
