@@ -1,5 +1,5 @@
-// GET /metrics of the real ws_gateway: the Prometheus text format, and
-// numbers that follow what clients do.
+// GET /metrics of the real ws_gateway and price_service's admin port: the
+// Prometheus text format, and numbers that follow what clients do.
 #include <gtest/gtest.h>
 
 #include "support/metrics_text.h"
@@ -26,7 +26,8 @@ double Value(const MetricsText& metrics, const std::string& series) {
   return value.value_or(-1);
 }
 
-class GatewayMetricsTest : public ::testing::Test {
+// Both processes at 200 updates/s, the gateway streaming.
+class RunningSystemTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(Eventually([this] { return HttpGet(system_.gateway_port(), "/readyz").status == 200; }, seconds(15)))
@@ -34,6 +35,8 @@ class GatewayMetricsTest : public ::testing::Test {
   }
   System system_{System::Options{.rate = 200}};
 };
+using GatewayMetricsTest = RunningSystemTest;
+using PriceServiceAdminTest = RunningSystemTest;
 
 TEST_F(GatewayMetricsTest, CountsDeliveriesConnectionsAndControlMessagesOfRealClients) {
   {
@@ -123,20 +126,6 @@ TEST_F(GatewayMetricsTest, UpstreamLossShowsInStateAndReconnectCounter) {
   }, seconds(15)));
 }
 
-}  // namespace
-}  // namespace stockfeed::testing
-
-namespace stockfeed::testing {
-namespace {
-
-class PriceServiceAdminTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_TRUE(Eventually([this] { return HttpGet(system_.gateway_port(), "/readyz").status == 200; }, seconds(15)))
-        << system_.gateway().Log();
-  }
-  System system_{System::Options{.rate = 200}};
-};
 
 TEST_F(PriceServiceAdminTest, ServesHealthReadinessAndMetricsOfTheHubAndStreams) {
   const int admin = system_.service_admin_port();
