@@ -205,7 +205,7 @@ def env_value(entry, objects, where):
     return None
 
 
-def check_container(where, pod_spec, container, objects, binaries, helps, live, secrets_provided):
+def check_container(where, pod_spec, pod_annotations, container, objects, binaries, helps, live, secrets_provided):
     program = container.get("command", [None])[0]
     if not check(program in binaries, f"{where}: command {container.get('command')} is not one of {sorted(binaries)}"):
         return None
@@ -259,6 +259,14 @@ def check_container(where, pod_spec, container, objects, binaries, helps, live, 
               f"(it is {'--' + flag if flag else 'no address flag'}; probes of this kind: {kinds.get(program, [])})")
         return flag if flag in kinds.get(program, []) else None
 
+    # Scrape annotations name a port and path the live process serves metrics on.
+    if pod_annotations.get("prometheus.io/scrape") == "true":
+        flag = probe_flag(int(pod_annotations.get("prometheus.io/port", 0)), HTTP_FLAGS)
+        path = pod_annotations.get("prometheus.io/path", "/metrics")
+        if flag:
+            status, body = http_get(live.ports[(program, flag)], path)
+            check(status == 200 and b"# TYPE" in body, f"{where}: scrape {path} on live {program} --{flag}: {status}")
+
     for probe_name in ("readinessProbe", "livenessProbe"):
         probe = container.get(probe_name)
         if not check(probe, f"{where}: no {probe_name}"):
@@ -310,8 +318,10 @@ def check_rendering(name, objects, binaries, helps, live, secrets_provided):
         spec = deployment["spec"]
         labels = spec["template"]["metadata"]["labels"]
         check(labels_match(spec["selector"]["matchLabels"], labels), f"{name}/{dep_name}: selector does not match its pods")
-        containers = [check_container(f"{name}/{dep_name}/{c['name']}", spec["template"]["spec"], c, objects,
-                                      binaries, helps, live, secrets_provided) for c in spec["template"]["spec"]["containers"]]
+        pod = spec["template"]
+        containers = [check_container(f"{name}/{dep_name}/{c['name']}", pod["spec"], pod["metadata"].get("annotations", {}),
+                                      c, objects, binaries, helps, live, secrets_provided)
+                      for c in pod["spec"]["containers"]]
         programs[dep_name] = [c for c in containers if c]
     by_program = {c["program"]: dep for dep, cs in programs.items() for c in cs}
     check({"price_service", "ws_gateway"} <= set(by_program), f"{name}: Deployments for {sorted(by_program)} only")
