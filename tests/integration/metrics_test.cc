@@ -83,6 +83,12 @@ TEST_F(GatewayMetricsTest, CountsDeliveriesConnectionsAndControlMessagesOfRealCl
     EXPECT_GT(Value(during, "process_resident_memory_bytes"), 1e6);
     EXPECT_GT(Value(during, "process_open_fds"), 3);
     EXPECT_GE(Value(during, "process_threads"), 3);
+    // Bounded labels: nothing names a client, its address or its connection.
+    for (const auto& [series, value] : during.samples) {
+      EXPECT_EQ(series.find("127.0.0.1"), std::string::npos) << series;
+      EXPECT_EQ(series.find("conn="), std::string::npos) << series;
+      EXPECT_EQ(series.find("peer"), std::string::npos) << series;
+    }
   }
   // The client went away: it counts as closed by the client.
   EXPECT_TRUE(Eventually([this] {

@@ -49,7 +49,7 @@ GatewayMetrics::GatewayMetrics()
                                                  "Error replies sent to clients, by error code.",
                                                  {"code",
                                                   {"invalid_json", "invalid_message", "unknown_type", "invalid_symbol",
-                                                   "invalid_source", "too_many_symbols", "other"}})),
+                                                   "invalid_source", "too_many_symbols", "reply_rate_limited", "other"}})),
       upstream_updates(registry_.AddCounter("ws_gateway_upstream_updates_total",
                                             "Price updates received from price_service.")),
       upstream_reconnects(registry_.AddCounter(

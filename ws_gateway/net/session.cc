@@ -189,9 +189,9 @@ bool Session::PayForReply(size_t bytes) {
 }
 
 void Session::RefuseReply(absl::string_view what) {
-  Send(EncodeError("reply_rate_limited",
-                   absl::StrCat(what, " not sent: replies are limited to ", shard_.config().reply_bytes_per_second,
-                                " bytes/s per client; ask again later")));
+  SendError({"reply_rate_limited", absl::StrCat(what, " not sent: replies are limited to ",
+                                                shard_.config().reply_bytes_per_second,
+                                                " bytes/s per client; ask again later")});
 }
 
 void Session::SetMaxRate(double per_second) {
