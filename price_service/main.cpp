@@ -36,6 +36,9 @@ ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(1), "postgres: safety pol
 ABSL_FLAG(uint64_t, postgres_batch, 5000, "postgres: rows sequenced and read per statement");
 ABSL_FLAG(bool, migrate_only, false,
           "apply the database migrations to --database_url and exit (0 on success)");
+ABSL_FLAG(uint64_t, max_filter_names, 1024, "symbols plus sources one Subscribe/GetLatest filter may name");
+ABSL_FLAG(uint64_t, max_receive_message_bytes, 64 << 10, "largest gRPC request message (RESOURCE_EXHAUSTED beyond)");
+ABSL_FLAG(int, max_concurrent_streams, 100, "concurrent gRPC calls per client connection");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error or off");
 ABSL_FLAG(std::string, log_format, "text", "text or json (one JSON object per line)");
 ABSL_FLAG(bool, access_log, true, "log one line per HTTP request (method, path, status, bytes, duration)");
@@ -81,6 +84,9 @@ int main(int argc, char** argv) {
   config.tick = absl::GetFlag(FLAGS_tick);
   config.replay_capacity = absl::GetFlag(FLAGS_replay_capacity);
   config.stream_batch = absl::GetFlag(FLAGS_stream_batch);
+  config.max_filter_names = absl::GetFlag(FLAGS_max_filter_names);
+  config.max_receive_message_bytes = absl::GetFlag(FLAGS_max_receive_message_bytes);
+  config.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
   config.database_url = absl::GetFlag(FLAGS_database_url);
   if (config.database_url.empty()) {
     const char* env = std::getenv("DATABASE_URL");

@@ -93,7 +93,7 @@ struct PriceServer::Parts {
   std::unique_ptr<AdminServer> admin;  // last: gone before what it reads
 
   explicit Parts(const ServiceConfig& c)
-      : config(c), hub(c.replay_capacity), service(hub, c.stream_batch, registry) {
+      : config(c), hub(c.replay_capacity), service(hub, c.stream_batch, c.max_filter_names, registry) {
     metrics::RegisterProcessMetrics(registry);
     registry.AddCounterFunction("price_service_updates_published_total", "Updates published into the hub.",
                                 [this] { return static_cast<double>(hub.stats().published); });
@@ -140,6 +140,8 @@ absl::StatusOr<std::unique_ptr<PriceServer>> PriceServer::Start(const ServiceCon
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 4'000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_receive_message_bytes));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, config.max_concurrent_streams);
   parts->server = builder.BuildAndStart();
   if (parts->server == nullptr || parts->port == 0) {
     return absl::UnavailableError(

@@ -21,6 +21,18 @@ absl::string_view SourceKindName(SourceKind kind) {
 }
 
 absl::Status Validate(const ServiceConfig& config) {
+  if (config.max_filter_names < 1 || config.max_filter_names > 100'000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max_filter_names=", config.max_filter_names, " must be between 1 and 100000"));
+  }
+  if (config.max_receive_message_bytes < 1024 || config.max_receive_message_bytes > (64u << 20)) {
+    return absl::InvalidArgumentError(absl::StrCat("--max_receive_message_bytes=", config.max_receive_message_bytes,
+                                                   " must be between 1024 and ", 64u << 20));
+  }
+  if (config.max_concurrent_streams < 1 || config.max_concurrent_streams > 100'000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max_concurrent_streams=", config.max_concurrent_streams, " must be between 1 and 100000"));
+  }
   if (config.source == SourceKind::kSimulator) {
     if (absl::Status s = ValidateNames(config.simulator); !s.ok()) return s;
     if (!(config.rate > 0 && config.rate <= kMaxRate)) {

@@ -46,6 +46,14 @@ struct ServiceConfig {
   bool migrate_only = false;
 
   absl::Duration shutdown_grace = absl::Seconds(2);
+
+  // What one gRPC client may ask of the service (docs/reliability.md).
+  // Symbols plus sources in one Subscribe/GetLatest filter (INVALID_ARGUMENT beyond).
+  size_t max_filter_names = 1024;
+  // Largest request message (gRPC answers RESOURCE_EXHAUSTED beyond).
+  size_t max_receive_message_bytes = 64 << 10;
+  // Concurrent calls per connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS).
+  int max_concurrent_streams = 100;
 };
 
 // Rejects settings that cannot work, with a message naming the flag.

@@ -1,5 +1,6 @@
 #include "price_feed_service.h"
 
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -12,7 +13,12 @@ namespace stockfeed::price_service {
 namespace {
 
 template <typename Request>
-absl::Status ValidateFilter(const Request& request) {
+absl::Status ValidateFilter(const Request& request, size_t max_names) {
+  const size_t names = static_cast<size_t>(request.symbols_size()) + static_cast<size_t>(request.sources_size());
+  if (names > max_names) {
+    return absl::InvalidArgumentError(absl::StrCat("the filter names ", names, " symbols and sources; the limit is ",
+                                                   max_names, " (--max_filter_names)"));
+  }
   for (const std::string& symbol : request.symbols()) {
     if (absl::Status s = ValidateSymbol(symbol); !s.ok()) return s;
   }
@@ -29,8 +35,14 @@ SymbolFilter FilterOf(const Request& request) {
 }
 
 std::string Describe(const SymbolFilter& filter) {
+  // A log line stays short however long the filter is.
+  constexpr size_t kNamesShown = 10;
   const auto list = [](const auto& set) {
-    return set.empty() ? std::string("all") : absl::StrJoin(set, ",");
+    if (set.empty()) return std::string("all");
+    if (set.size() <= kNamesShown) return absl::StrJoin(set, ",");
+    auto end = set.begin();
+    std::advance(end, kNamesShown);
+    return absl::StrCat(absl::StrJoin(set.begin(), end, ","), ",… (", set.size(), " in all)");
   };
   return absl::StrCat("symbols=", list(filter.symbols()), " sources=", list(filter.sources()));
 }
@@ -135,9 +147,11 @@ class PriceFeedService::SubscribeReactor final : public grpc::ServerWriteReactor
   uint64_t sent_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-PriceFeedService::PriceFeedService(PriceHub& hub, size_t stream_batch, metrics::Registry& registry)
+PriceFeedService::PriceFeedService(PriceHub& hub, size_t stream_batch, size_t max_filter_names,
+                                   metrics::Registry& registry)
     : hub_(hub),
       stream_batch_(stream_batch),
+      max_filter_names_(max_filter_names),
       updates_sent_(registry.AddCounter("price_service_updates_sent_total", "Updates written to subscriber streams.")),
       drops_announced_(registry.AddCounter(
           "price_service_dropped_updates_announced_total",
@@ -161,7 +175,7 @@ void PriceFeedService::CountBatch(const std::vector<v1::PriceUpdate>& batch, con
 
 grpc::ServerWriteReactor<v1::PriceUpdate>* PriceFeedService::Subscribe(
     grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) {
-  if (absl::Status status = ValidateFilter(*request); !status.ok()) {
+  if (absl::Status status = ValidateFilter(*request, max_filter_names_); !status.ok()) {
     // A reactor that finishes at once: the client gets INVALID_ARGUMENT.
     class Rejected final : public grpc::ServerWriteReactor<v1::PriceUpdate> {
      public:
@@ -179,7 +193,7 @@ grpc::ServerUnaryReactor* PriceFeedService::GetLatest(grpc::CallbackServerContex
                                                       const v1::GetLatestRequest* request,
                                                       v1::GetLatestResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (absl::Status status = ValidateFilter(*request); !status.ok()) {
+  if (absl::Status status = ValidateFilter(*request, max_filter_names_); !status.ok()) {
     reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(status.message())));
     return reactor;
   }

@@ -13,8 +13,10 @@ namespace stockfeed::price_service {
 // reads from the hub at its own pace, with one write in flight at a time.
 class PriceFeedService final : public v1::PriceFeed::CallbackService {
  public:
-  // Registers its metrics (subscribers, updates sent, drops, stream lag) in `registry`.
-  PriceFeedService(PriceHub& hub, size_t stream_batch, metrics::Registry& registry);
+  // Registers its metrics (subscribers, updates sent, drops, stream lag) in
+  // `registry`. A filter naming more than `max_filter_names` symbols and
+  // sources is refused with INVALID_ARGUMENT.
+  PriceFeedService(PriceHub& hub, size_t stream_batch, size_t max_filter_names, metrics::Registry& registry);
 
   // False while the source cannot deliver (database down): GetLatest then
   // answers UNAVAILABLE rather than possibly stale prices as if current.
@@ -37,6 +39,7 @@ class PriceFeedService final : public v1::PriceFeed::CallbackService {
 
   PriceHub& hub_;
   const size_t stream_batch_;
+  const size_t max_filter_names_;
   std::atomic<size_t> active_subscribers_{0};
   std::atomic<bool> serving_{true};
   // Counted per batch a stream takes from the hub, not per update.
