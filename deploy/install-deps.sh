@@ -19,7 +19,7 @@ packages=(
   # browser tests and peer servers for the benchmarks
   chromium python3-websockets python3-grpcio python3-protobuf
   # process tools used by the scripts
-  procps util-linux
+  procps util-linux curl
   # deploy checks: systemd-analyze verify/security on the units, manifests read with PyYAML
   systemd python3-yaml
   # the metrics test scrapes both processes with a real Prometheus

@@ -38,6 +38,7 @@ struct Gateway::Parts {
     stats.uptime_seconds = static_cast<uint64_t>(absl::ToInt64Seconds(absl::Now() - started));
     stats.upstream = upstream_state.load();
     stats.last_seq = last_seq.load(std::memory_order_relaxed);
+    stats.sse_clients = counters.sse_clients.load();
     return stats;
   }
 

@@ -1,6 +1,7 @@
 #include "frame.h"
 
 #include "deflate.h"
+#include "sse.h"
 
 namespace stockfeed::ws_gateway {
 
@@ -44,6 +45,11 @@ std::shared_ptr<const Frame> Frame::Price(std::string payload, uint64_t seq, abs
     frame->deflated_.append(compressed);
   }
   return frame;
+}
+
+absl::string_view Frame::sse_event() const {
+  if (sse_event_.empty()) sse_event_ = EncodeSseEvent("price", payload(), seq_);
+  return sse_event_;
 }
 
 std::shared_ptr<const Frame> Frame::Message(absl::string_view payload) {

@@ -34,6 +34,12 @@ class Frame {
   // permessage-deflate; empty when not prepared.
   absl::string_view deflated_wire() const { return deflated_; }
 
+  // The price as a Server-Sent Event (core/sse.h), with id = seq. Built on
+  // first use and kept: each shard owns its own copy of a frame and uses it
+  // on its thread only, so an update is encoded once per shard however many
+  // SSE clients take it, and not at all when none does.
+  absl::string_view sse_event() const;
+
   bool is_price() const { return seq_ != 0; }
   uint64_t seq() const { return seq_; }
   const std::string& symbol() const { return symbol_; }
@@ -45,6 +51,7 @@ class Frame {
  private:
   std::string bytes_;
   std::string deflated_;
+  mutable std::string sse_event_;
   uint8_t header_size_ = 0;
   uint64_t seq_ = 0;
   int64_t event_time_us_ = 0;

@@ -51,6 +51,7 @@ std::string EncodeStats(const GatewayStats& stats) {
       .Uint("uptime_seconds", stats.uptime_seconds)
       .String("upstream", UpstreamStateName(stats.upstream))
       .Uint("seq", stats.last_seq)
+      .Uint("sse_clients", stats.sse_clients)
       .EndObject();
   return out;
 }

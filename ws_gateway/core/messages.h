@@ -30,6 +30,7 @@ struct GatewayStats {
   uint64_t uptime_seconds = 0;
   UpstreamState upstream = UpstreamState::kConnecting;
   uint64_t last_seq = 0;
+  uint64_t sse_clients = 0;  // of active_connections, those on GET /api/v1/stream
 };
 std::string EncodeStats(const GatewayStats& stats);
 // The plain-text answer to the workshop's "/stats" message.

@@ -13,6 +13,7 @@
 #include "core/admission.h"
 #include "core/control_message.h"
 #include "core/messages.h"
+#include "api_routes.h"
 #include "session.h"
 #include "shard.h"
 #include "static_file_response.h"
@@ -68,6 +69,9 @@ http::message_generator HandleRequest(const Request& request, const Shard& shard
   }
   if (path == "/stats") {
     return answer(http::status::ok, "application/json", EncodeStats(shard.Stats()) + "\n");
+  }
+  if (std::optional<ApiResponse> api = HandleApiRequest(request, shard)) {
+    return answer(static_cast<http::status>(api->status), "application/json", api->body + "\n");
   }
 
   return StaticFileResponse(request, shard.config().web_root, status);
@@ -137,6 +141,7 @@ void HttpSession::OnRead(const error_code& ec) {
     Upgrade();
     return;
   }
+  if (StartEventStream(shard_, stream_, slot_, parser_->get(), peer_)) return;
   const bool keep_alive = parser_->get().keep_alive();
   http::status status;
   http::message_generator response = HandleRequest(parser_->get(), shard_, status);

@@ -16,6 +16,7 @@
 #include "core/rate_limiter.h"
 #include "core/subscription.h"
 #include "frame_socket.h"
+#include "shard_client.h"
 
 namespace stockfeed::ws_gateway {
 
@@ -25,22 +26,25 @@ class Shard;
 // feed is `cursor_` (an index into the shard's FeedLog); whenever its socket
 // is idle it takes everything after the cursor that matches its
 // subscription and writes it in one go.
-class Session : public std::enable_shared_from_this<Session> {
+class Session : public ShardClient, public std::enable_shared_from_this<Session> {
  public:
   Session(Shard& shard, tcp::socket socket, ConnectionGate::Slot slot, ConnectParams params, std::string peer);
-  ~Session();
+  ~Session() override;
 
   // Completes the WebSocket handshake for an upgrade request already read.
   void Start(boost::beast::http::request<boost::beast::http::string_body> request);
   // New frames in the log, or the socket went idle: write what is due.
-  void Pump();
+  void Pump() override;
   // Status message for clients that asked for them.
-  void SendStatus(const FramePtr& status);
+  void SendStatus(const FramePtr& status) override;
   // Close handshake with `code` and a reason.
   void Close(boost::beast::websocket::close_code code, std::string reason);
+  void CloseForShutdown(const std::string& reason) override {
+    Close(boost::beast::websocket::close_code::going_away, reason);
+  }
   // Disconnects a client that stopped reading past --write_stall_timeout or
   // sent nothing for --idle_timeout; pings it at half of that.
-  void CheckTimeouts(std::chrono::steady_clock::time_point now);
+  void CheckTimeouts(std::chrono::steady_clock::time_point now) override;
 
  private:
   void OnAccept(const error_code& ec);
@@ -78,17 +82,13 @@ class Session : public std::enable_shared_from_this<Session> {
     return deflate_ && !frame.deflated_wire().empty() ? frame.deflated_wire() : frame.wire();
   }
 
-  friend class Shard;
-
   Shard& shard_;
   ConnectionGate::Slot connection_slot_;  // held until the socket closes
-  size_t shard_slot_ = 0;  // position in the shard's session list
   boost::beast::websocket::stream<FrameSocket> ws_;
   boost::beast::flat_buffer read_buffer_;
   const std::string peer_;
   ConnectParams params_;
   Subscription subscription_;
-  uint64_t cursor_ = 0;
   bool open_ = false;
   bool closing_ = false;
   std::chrono::steady_clock::time_point close_started_{};

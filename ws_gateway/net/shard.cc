@@ -6,7 +6,6 @@
 
 #include <boost/asio/post.hpp>
 
-#include "session.h"
 
 namespace stockfeed::ws_gateway {
 
@@ -67,7 +66,7 @@ void Shard::DrainInbox() {
       case FeedEvent::Kind::kStatus:
         upstream_state_ = event.state;
         status_frame_ = event.frame;
-        for (Session* session : sessions_) session->SendStatus(status_frame_);
+        for (ShardClient* session : sessions_) session->SendStatus(status_frame_);
         break;
     }
   }
@@ -90,7 +89,7 @@ void Shard::SchedulePass() {
     return;
   }
   pass_timer_.expires_at(last_pass_ + interval);
-  pass_timer_.async_wait([run](const error_code& ec) {
+  pass_timer_.async_wait([run](const boost::system::error_code& ec) {
     if (!ec) run();
   });
 }
@@ -98,20 +97,20 @@ void Shard::SchedulePass() {
 void Shard::RunPass() {
   last_pass_ = std::chrono::steady_clock::now();
   // A session mid-write is skipped; when its write completes it asks for a pass.
-  for (Session* session : sessions_) session->Pump();
+  for (ShardClient* session : sessions_) session->Pump();
   metrics_.pass_duration.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - last_pass_).count());
 }
 
-void Shard::Add(Session* session) {
+void Shard::Add(ShardClient* session) {
   session->shard_slot_ = sessions_.size();
   sessions_.push_back(session);
   session_count_.store(sessions_.size(), std::memory_order_relaxed);
 }
 
-void Shard::Remove(Session* session) {
+void Shard::Remove(ShardClient* session) {
   // Swap-remove: O(1) even when thousands of clients leave at once.
-  Session* last = sessions_.back();
+  ShardClient* last = sessions_.back();
   sessions_[session->shard_slot_] = last;
   last->shard_slot_ = session->shard_slot_;
   sessions_.pop_back();
@@ -122,8 +121,8 @@ void Shard::CloseAll(std::string reason) {
   boost::asio::post(io_, [this, reason = std::move(reason)] {
     draining_ = true;
     // Close may run handlers that remove sessions: iterate over a copy.
-    const std::vector<Session*> sessions = sessions_;
-    for (Session* session : sessions) session->Close(boost::beast::websocket::close_code::going_away, reason);
+    const std::vector<ShardClient*> sessions = sessions_;
+    for (ShardClient* session : sessions) session->CloseForShutdown(reason);
   });
 }
 
@@ -133,18 +132,18 @@ void Shard::ScheduleSweep() {
   const absl::Duration period = std::clamp(
       std::min(config_.idle_timeout, config_.write_stall_timeout) / 4, absl::Milliseconds(10), absl::Seconds(1));
   sweep_timer_.expires_after(absl::ToChronoNanoseconds(period));
-  sweep_timer_.async_wait([this](const error_code& ec) {
+  sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
     const auto now = std::chrono::steady_clock::now();
     // Aborting a session may remove it from the list: iterate over a copy.
-    const std::vector<Session*> sessions = sessions_;
-    for (Session* session : sessions) session->CheckTimeouts(now);
+    const std::vector<ShardClient*> sessions = sessions_;
+    for (ShardClient* session : sessions) session->CheckTimeouts(now);
     if (trim_requested_) {
       trim_requested_ = false;
       malloc_trim(0);
     }
     uint64_t backlog = 0, max_backlog = 0;
-    for (const Session* session : sessions_) {
+    for (const ShardClient* session : sessions_) {
       const uint64_t behind = log_.head() - session->cursor_;
       backlog += behind;
       max_backlog = std::max(max_backlog, behind);

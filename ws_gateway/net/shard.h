@@ -16,10 +16,9 @@
 #include "core/gateway_config.h"
 #include "core/messages.h"
 #include "net/gateway_metrics.h"
+#include "shard_client.h"
 
 namespace stockfeed::ws_gateway {
-
-class Session;
 
 // Something that happened upstream, delivered to every shard in order.
 struct FeedEvent {
@@ -44,6 +43,7 @@ struct GatewayCounters {
   std::atomic<uint64_t> conflations{0};
   std::atomic<uint64_t> slow_disconnects{0};
   std::atomic<uint64_t> budget_disconnects{0};  // past --max_client_queue_bytes
+  std::atomic<uint64_t> sse_clients{0};  // of active_connections, those on /api/v1/stream
 };
 
 // One io thread with its own io_context, its sessions and its own copy of the
@@ -82,8 +82,8 @@ class Shard {
   UpstreamState upstream_state() const { return upstream_state_; }
   const FramePtr& status_frame() const { return status_frame_; }
   bool draining() const { return draining_; }
-  void Add(Session* session);
-  void Remove(Session* session);
+  void Add(ShardClient* client);
+  void Remove(ShardClient* client);
   // Queues a fan-out pass: right away, or when --fanout_interval since the
   // last one has passed; what arrives until then goes out in the same writes.
   void SchedulePass();
@@ -114,7 +114,7 @@ class Shard {
   std::vector<FeedEvent> draining_events_;
 
   FeedLog log_;
-  std::vector<Session*> sessions_;
+  std::vector<ShardClient*> sessions_;  // WebSocket and SSE clients alike
   UpstreamState upstream_state_ = UpstreamState::kConnecting;
   FramePtr status_frame_;
   bool draining_ = false;

@@ -88,9 +88,10 @@ TEST(MessagesTest, StatsJsonAndText) {
   stats.uptime_seconds = 4;
   stats.upstream = UpstreamState::kConnected;
   stats.last_seq = 5;
+  stats.sse_clients = 6;
   EXPECT_EQ(EncodeStats(stats),
             R"({"type":"stats","active_connections":1,"total_connections":2,"messages_sent":3,)"
-            R"("uptime_seconds":4,"upstream":"connected","seq":5})");
+            R"("uptime_seconds":4,"upstream":"connected","seq":5,"sse_clients":6})");
   EXPECT_EQ(EncodeStatsText(stats),
             "Active connections: 1, total connections: 2, messages sent: 3, uptime: 4s, "
             "upstream: connected");

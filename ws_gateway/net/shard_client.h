@@ -1,0 +1,38 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "core/frame.h"
+
+namespace stockfeed::ws_gateway {
+
+// What a shard fans the feed out to: a WebSocket Session or an SSE stream
+// (SseSession). Each keeps a cursor into the shard's FeedLog and takes what
+// is due when the shard's pass calls Pump(); all on the shard's thread.
+class ShardClient {
+ public:
+  virtual ~ShardClient() = default;
+
+  // New frames in the log, or the socket went idle: write what is due.
+  virtual void Pump() = 0;
+  // The upstream state changed; `status` is the encoded status message.
+  virtual void SendStatus(const FramePtr& status) = 0;
+  // The gateway is shutting down.
+  virtual void CloseForShutdown(const std::string& reason) = 0;
+  // Slow writers, idle clients, heartbeats: called by the shard's sweep.
+  virtual void CheckTimeouts(std::chrono::steady_clock::time_point now) = 0;
+
+ protected:
+  // The client's only position in the feed: the index of the last FeedLog
+  // frame it has taken. The shard reads it for its backlog metrics.
+  uint64_t cursor_ = 0;
+
+ private:
+  friend class Shard;
+  size_t shard_slot_ = 0;  // position in the shard's client list
+};
+
+}  // namespace stockfeed::ws_gateway
