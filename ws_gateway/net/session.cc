@@ -289,7 +289,7 @@ void Session::Pump() {
       socket.Flush();
       return;
     }
-    if (log.head() - cursor_ > shard_.config().max_backlog || cursor_ + 1 < log.tail()) {
+    if (FellBehind(log, shard_.config().max_backlog)) {
       Conflate(/*announce=*/true);
     } else {
       QueueBacklog();

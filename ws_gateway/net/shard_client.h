@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/frame.h"
+#include "core/feed_log.h"
 
 namespace stockfeed::ws_gateway {
 
@@ -26,6 +26,12 @@ class ShardClient {
   virtual void CheckTimeouts(std::chrono::steady_clock::time_point now) = 0;
 
  protected:
+  // Too far behind to catch up frame by frame: more than `max_backlog`
+  // frames, or past what the log still holds. Such a client is conflated.
+  bool FellBehind(const FeedLog& log, size_t max_backlog) const {
+    return log.head() - cursor_ > max_backlog || cursor_ + 1 < log.tail();
+  }
+
   // The client's only position in the feed: the index of the last FeedLog
   // frame it has taken. The shard reads it for its backlog metrics.
   uint64_t cursor_ = 0;

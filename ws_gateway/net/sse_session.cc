@@ -118,7 +118,7 @@ void SseSession::Pump() {
     }
     const FeedLog& log = shard_.log();
     if (cursor_ == log.head()) return;
-    if (log.head() - cursor_ > shard_.config().max_backlog || cursor_ + 1 < log.tail()) {
+    if (FellBehind(log, shard_.config().max_backlog)) {
       Conflate();
     } else {
       QueueBacklog();
