@@ -285,6 +285,18 @@ TEST(SseTest, BadRequestsGetAJsonErrorAndNoStream) {
   EXPECT_EQ(Stats(port).at("sse_clients").to_number<int>(), 0);
 }
 
+TEST(SseTest, TheFrontDoorsChecksApplyToStreamsToo) {
+  System system;
+  WaitReady(system);
+  const int port = system.gateway_port();
+  SseClient foreign(port, "/api/v1/stream", "Origin: https://evil.example\r\n");
+  foreign.Next(seconds(2));
+  EXPECT_EQ(foreign.head().rfind("HTTP/1.1 403", 0), 0u) << foreign.head();
+  SseClient own(port, "/api/v1/stream", "Origin: http://127.0.0.1:" + std::to_string(port) + "\r\n");
+  EXPECT_TRUE(own.NextOf("snapshot"));
+  EXPECT_EQ(own.head().rfind("HTTP/1.1 200", 0), 0u) << own.head();
+}
+
 TEST(SseTest, LatestAndSymbolsAnswerFromTheGatewaysLatestValues) {
   System system({.rate = 200});
   WaitReady(system);
