@@ -78,11 +78,14 @@ void GatewayMetrics::RegisterShards(const std::vector<std::unique_ptr<Shard>>& s
                        [&counters] { return static_cast<double>(counters.slow_disconnects.load()); });
 
   // Every state is reported, 1 for the current one: dashboards can graph it.
-  const std::vector<std::string> states = {"connecting", "connected", "reconnecting"};
+  constexpr UpstreamState kStates[] = {UpstreamState::kConnecting, UpstreamState::kConnected,
+                                       UpstreamState::kReconnecting};
+  std::vector<std::string> states;
+  for (UpstreamState state : kStates) states.emplace_back(UpstreamStateName(state));
   r.AddCollector({"ws_gateway_upstream_state", "Upstream (price_service) stream state: 1 for the current state.",
-                  Type::kGauge, {"state", states}, [&upstream_state](FamilySink& sink) {
-                    const auto current = static_cast<size_t>(upstream_state.load());
-                    for (size_t i = 0; i < 3; ++i) sink.Labeled(i, i == current ? 1 : 0);
+                  Type::kGauge, {"state", states}, [&upstream_state, kStates](FamilySink& sink) {
+                    const UpstreamState current = upstream_state.load();
+                    for (size_t i = 0; i < std::size(kStates); ++i) sink.Labeled(i, kStates[i] == current ? 1 : 0);
                   }});
   r.AddGaugeFunction("ws_gateway_upstream_last_sequence", "Sequence of the last update received from price_service.",
                      [&last_sequence] { return static_cast<double>(last_sequence.load()); });
