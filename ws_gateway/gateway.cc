@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "core/messages.h"
 #include "core/upstream_tracker.h"
@@ -23,6 +24,7 @@ struct Gateway::Parts {
   GatewayCounters counters;
   std::unique_ptr<FrontDoor> front_door;
   GatewayMetrics metrics;
+  // The published state, for the metrics gauge (UpstreamClient::status() is the source).
   std::atomic<UpstreamState> upstream_state{UpstreamState::kConnecting};
   std::vector<std::unique_ptr<Shard>> shards;
   std::unique_ptr<Listener> listener;
@@ -36,7 +38,11 @@ struct Gateway::Parts {
     stats.total_connections = counters.total_connections.load();
     for (const auto& shard : shards) stats.messages_sent += shard->messages_sent();
     stats.uptime_seconds = static_cast<uint64_t>(absl::ToInt64Seconds(absl::Now() - started));
-    stats.upstream = upstream_state.load();
+    const UpstreamClient::Status upstream_status = upstream->status();
+    stats.upstream = upstream_status.state;
+    stats.upstream_replica = upstream_status.replica;
+    stats.upstream_health = std::string(UpstreamHealthName(upstream_status.health));
+    stats.upstream_failovers = upstream_status.failovers;
     stats.last_seq = last_seq.load(std::memory_order_relaxed);
     stats.sse_clients = counters.sse_clients.load();
     return stats;
@@ -110,7 +116,9 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& con
   if (absl::Status status = parts->listener->Listen(config.listen); !status.ok()) return status;
 
   parts->upstream = std::make_unique<UpstreamClient>(
-      config.upstream, config.upstream_backoff,
+      UpstreamClient::Options{.targets = config.upstreams,
+                              .backoff = config.upstream_backoff,
+                              .stall_timeout = config.upstream_stall_timeout},
       UpstreamClient::Handlers{
           .on_update = [p](const v1::PriceUpdate& update) { p->OnUpdate(update); },
           .on_state = [p](UpstreamState state, const std::string& message) { p->OnState(state, message); },
@@ -159,7 +167,9 @@ void Gateway::Drain() {
 absl::Status RunGateway(const GatewayConfig& config) {
   StopSignals stop_signals;  // before any thread starts
   spdlog::info("ws_gateway starting: listen={} upstream={} web_root={} threads={} max_connections={}",
-               config.listen.ToString(), config.upstream.ToString(), config.web_root, config.threads,
+               config.listen.ToString(), absl::StrJoin(config.upstreams, ",", [](std::string* out, const HostPort& address) {
+                 out->append(address.ToString());
+               }), config.web_root, config.threads,
                config.max_connections);
   absl::StatusOr<std::unique_ptr<Gateway>> gateway = Gateway::Start(config);
   if (!gateway.ok()) return gateway.status();

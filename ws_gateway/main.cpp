@@ -19,7 +19,8 @@
 namespace gw = stockfeed::ws_gateway;
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:8080", "HTTP + WebSocket listen address HOST:PORT (port 0 = any)");
-ABSL_FLAG(std::string, upstream, "127.0.0.1:50051", "price_service gRPC address HOST:PORT");
+ABSL_FLAG(std::string, upstream, "127.0.0.1:50051",
+          "price_service replicas: HOST:PORT[,HOST:PORT…]; a name resolving to several addresses lists them all");
 ABSL_FLAG(std::string, web_root, "", "dashboard directory (default: the installed copy, else the repo's web/)");
 ABSL_FLAG(int, threads, 0, "io threads (0 = one per core, at most 4)");
 ABSL_FLAG(absl::Duration, fanout_interval, absl::Milliseconds(4),
@@ -41,7 +42,10 @@ ABSL_FLAG(absl::Duration, idle_timeout, absl::Seconds(30),
           "close a client silent this long (pinged at half of it)");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(5), "on SIGTERM, wait this long for clients to close");
 ABSL_FLAG(absl::Duration, upstream_backoff_initial, absl::Milliseconds(100), "first upstream reconnect delay");
-ABSL_FLAG(absl::Duration, upstream_backoff_max, absl::Seconds(5), "longest upstream reconnect delay");
+ABSL_FLAG(absl::Duration, upstream_backoff_max, absl::Milliseconds(800),
+          "longest upstream reconnect delay, once every replica failed (the gateway's only reconnect backoff)");
+ABSL_FLAG(absl::Duration, upstream_stall_timeout, absl::Seconds(10),
+          "give up a replica (or a connect attempt) silent this long; a quiet one is probed at half of it");
 ABSL_FLAG(bool, permessage_deflate, false,
           "offer WebSocket compression (RFC 7692); prices are compressed once per update");
 ABSL_FLAG(uint64_t, max_connections_per_ip, 0, "open sockets per client address (429 beyond; 0 = no limit)");
@@ -96,15 +100,16 @@ int main(int argc, char** argv) {
 
   gw::GatewayConfig config;
   absl::StatusOr<stockfeed::HostPort> listen = stockfeed::ParseHostPort(absl::GetFlag(FLAGS_listen));
-  absl::StatusOr<stockfeed::HostPort> upstream = stockfeed::ParseHostPort(absl::GetFlag(FLAGS_upstream));
-  for (const auto& [flag, status] : {std::pair{"--listen", listen.status()}, std::pair{"--upstream", upstream.status()}}) {
+  absl::StatusOr<std::vector<stockfeed::HostPort>> upstreams =
+      stockfeed::ParseHostPortList(absl::GetFlag(FLAGS_upstream));
+  for (const auto& [flag, status] : {std::pair{"--listen", listen.status()}, std::pair{"--upstream", upstreams.status()}}) {
     if (!status.ok()) {
       std::cerr << "ws_gateway: " << flag << ": " << status.message() << "\n";
       return EXIT_FAILURE;
     }
   }
   config.listen = *listen;
-  config.upstream = *upstream;
+  config.upstreams = *upstreams;
   config.web_root = absl::GetFlag(FLAGS_web_root);
   if (config.web_root.empty()) config.web_root = DefaultWebRoot(argv[0]);
   const int threads = absl::GetFlag(FLAGS_threads);
@@ -136,6 +141,7 @@ int main(int argc, char** argv) {
   config.reply_bytes_per_second = absl::GetFlag(FLAGS_reply_bytes_per_second);
   config.max_history_bytes = absl::GetFlag(FLAGS_max_history_bytes);
   config.upstream_backoff = {absl::GetFlag(FLAGS_upstream_backoff_initial), absl::GetFlag(FLAGS_upstream_backoff_max)};
+  config.upstream_stall_timeout = absl::GetFlag(FLAGS_upstream_stall_timeout);
 
   if (absl::Status s = gw::RunGateway(config); !s.ok()) {
     std::cerr << "ws_gateway: " << s.message() << "\n";

@@ -4,6 +4,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 
 namespace stockfeed {
 
@@ -35,6 +37,26 @@ absl::StatusOr<HostPort> ParseHostPort(absl::string_view text) {
     return bad("port must be a number from 0 to 65535");
   }
   return HostPort{std::string(host), static_cast<uint16_t>(port)};
+}
+
+absl::StatusOr<std::vector<HostPort>> ParseHostPortList(absl::string_view text) {
+  std::vector<HostPort> list;
+  for (absl::string_view entry : absl::StrSplit(text, ',')) {
+    entry = absl::StripAsciiWhitespace(entry);
+    if (entry.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("invalid address list '", text, "': empty entry"));
+    }
+    absl::StatusOr<HostPort> address = ParseHostPort(entry);
+    if (!address.ok()) return address.status();
+    for (const HostPort& seen : list) {
+      if (seen.host == address->host && seen.port == address->port) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("invalid address list '", text, "': '", entry, "' is listed twice"));
+      }
+    }
+    list.push_back(*std::move(address));
+  }
+  return list;
 }
 
 }  // namespace stockfeed

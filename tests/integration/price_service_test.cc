@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "protos/grpc_reflection_subset.grpc.pb.h"
-#include "protos/grpc_standard_services.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "stockfeed/v1/price_feed.grpc.pb.h"
 #include "support/process.h"
 #include "support/system.h"

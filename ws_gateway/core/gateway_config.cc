@@ -79,6 +79,10 @@ absl::Status Validate(const GatewayConfig& config) {
   if (!(config.max_new_connections_per_second >= 0)) {
     return absl::InvalidArgumentError("--max_new_connections_per_second must be >= 0");
   }
+  if (config.upstreams.empty()) return absl::InvalidArgumentError("--upstream must name at least one address");
+  if (config.upstream_stall_timeout < absl::Seconds(1) || config.upstream_stall_timeout > absl::Hours(1)) {
+    return absl::InvalidArgumentError("--upstream_stall_timeout must be between 1s and 1h");
+  }
   if (config.upstream_backoff.initial <= absl::ZeroDuration() ||
       config.upstream_backoff.max < config.upstream_backoff.initial) {
     return absl::InvalidArgumentError(

@@ -15,7 +15,6 @@ namespace stockfeed::ws_gateway {
 // from flags. docs/protocol.md documents the client-visible ones.
 struct GatewayConfig {
   HostPort listen{"127.0.0.1", 8080};
-  HostPort upstream{"127.0.0.1", 50051};
   std::string web_root;
   // io threads; each owns a shard of the sessions and a copy of the feed log.
   int threads = 2;
@@ -63,7 +62,14 @@ struct GatewayConfig {
   // The largest history reply; past it every symbol's history is shortened.
   size_t max_history_bytes = 256 << 10;
 
-  Backoff::Options upstream_backoff{absl::Milliseconds(100), absl::Seconds(5)};
+  // Upstream: price_service replicas (each HOST:PORT may be a name that
+  // resolves to several), failover and the one reconnect backoff.
+  std::vector<HostPort> upstreams{{"127.0.0.1", 50051}};
+  // The cap keeps a restarted service streamed from again within a second.
+  Backoff::Options upstream_backoff{absl::Milliseconds(100), absl::Milliseconds(800)};
+  // A replica silent this long (no update, health message or probe answer;
+  // probed at half of it) is given up, as is a connect attempt.
+  absl::Duration upstream_stall_timeout = absl::Seconds(10);
 
   // Front door (docs/security.md). max_connections above counts every
   // socket, HTTP and WebSocket, from accept to close.

@@ -51,6 +51,9 @@ std::string EncodeStats(const GatewayStats& stats) {
       .Uint("uptime_seconds", stats.uptime_seconds)
       .String("upstream", UpstreamStateName(stats.upstream))
       .Uint("seq", stats.last_seq)
+      .String("upstream_replica", stats.upstream_replica)
+      .String("upstream_health", stats.upstream_health)
+      .Uint("upstream_failovers", stats.upstream_failovers)
       .Uint("sse_clients", stats.sse_clients)
       .EndObject();
   return out;

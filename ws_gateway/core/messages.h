@@ -31,6 +31,11 @@ struct GatewayStats {
   UpstreamState upstream = UpstreamState::kConnecting;
   uint64_t last_seq = 0;
   uint64_t sse_clients = 0;  // of active_connections, those on GET /api/v1/stream
+  // The price_service replica in use (or being tried), its health, and how
+  // often the gateway moved between replicas.
+  std::string upstream_replica;
+  std::string upstream_health = "unknown";
+  uint64_t upstream_failovers = 0;
 };
 std::string EncodeStats(const GatewayStats& stats);
 // The plain-text answer to the workshop's "/stats" message.

@@ -59,9 +59,11 @@ http::message_generator HandleRequest(const Request& request, const Shard& shard
   }
   if (path == "/healthz") return answer(http::status::ok, "text/plain", "ok\n");
   if (path == "/readyz") {
-    const bool ready = shard.upstream_state() == UpstreamState::kConnected;
-    return answer(ready ? http::status::ok : http::status::service_unavailable,
-                        "text/plain", ready ? "ready\n" : "upstream not connected\n");
+    // Ready only while streaming from a replica that is not NOT_SERVING.
+    const GatewayStats stats = shard.Stats();
+    const bool ready = stats.upstream == UpstreamState::kConnected;
+    return answer(ready ? http::status::ok : http::status::service_unavailable, "text/plain",
+                        ready ? "ready\n" : absl::StrCat("upstream not ready (", stats.upstream_health, ")\n"));
   }
   if (path == "/metrics") {
     return answer(http::status::ok, metrics::kPrometheusContentType,

@@ -1,27 +1,33 @@
 #pragma once
 
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/messages.h"
+#include "core/upstream_selector.h"
 #include "stockfeed/common/backoff.h"
 #include "stockfeed/common/host_port.h"
 #include "stockfeed/v1/price_feed.pb.h"
 
 namespace grpc {
-class ClientContext;
+class Channel;
 }
 
 namespace stockfeed::ws_gateway {
 
-// Keeps exactly one Subscribe stream open to price_service, on its own
-// thread. When the stream breaks it reports the state, waits a capped,
-// jittered, growing delay and subscribes again from where it left off
-// (`resume_from()`), so nothing is missed while the service still holds it.
+// Keeps exactly one Subscribe stream open to one price_service replica, as
+// the UpstreamSelector decides: which replica, when to give it up (stream
+// error, grpc.health.v1 NOT_SERVING seen through Health/Watch, a stall) and
+// when to try again. Every new stream resumes from `resume_from()`, so a
+// failover to a replica of the same PostgreSQL feed is gap- and
+// duplicate-free. Runs on its own thread; each attempt adds a stream reader
+// and a health watcher thread.
 class UpstreamClient {
  public:
   struct Handlers {
@@ -30,25 +36,58 @@ class UpstreamClient {
     // The position to resume from: (epoch, last sequence), empty/0 for none.
     std::function<std::pair<std::string, uint64_t>()> resume_from;
   };
+  struct Options {
+    // Each HOST:PORT is resolved before every attempt; a name may give several replicas.
+    std::vector<HostPort> targets;
+    Backoff::Options backoff;
+    absl::Duration stall_timeout = absl::Seconds(10);
+  };
+  // What /readyz, /stats and the logs report.
+  struct Status {
+    UpstreamState state = UpstreamState::kConnecting;
+    std::string replica;  // in use or being tried
+    UpstreamSelector::Health health = UpstreamSelector::Health::kUnknown;
+    uint64_t failovers = 0;
+    size_t replicas = 0;
+  };
 
-  UpstreamClient(HostPort target, Backoff::Options backoff, Handlers handlers);
+  UpstreamClient(Options options, Handlers handlers);
   ~UpstreamClient();
 
   void Start();
   void Stop();
+  Status status() const;  // thread-safe
 
  private:
+  struct Attempt;
   void Run();
-  bool SleepUnlessStopped(absl::Duration delay);
+  // Streams from `address` until the selector gives it up or Stop().
+  void RunAttempt(const std::string& address);
+  void ReadStream(Attempt& attempt);
+  void WatchHealth(Attempt& attempt);
+  void StartProbe(Attempt& attempt);
+  // Tells clients about a change of state; call without mu_ held.
+  void PublishState(const std::string& message);
+  UpstreamState StateLocked() const;
+  bool SleepUntil(absl::Time when);
+  std::vector<std::string> Resolve() const;
 
-  const HostPort target_;
-  const Backoff::Options backoff_options_;
+  const Options options_;
   Handlers handlers_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable wake_;
-  bool stopping_ = false;                 // guarded by mu_
-  grpc::ClientContext* context_ = nullptr;  // guarded by mu_: the live call
+  UpstreamSelector selector_;         // guarded by mu_
+  bool ever_connected_ = false;       // guarded by mu_
+  bool stopping_ = false;             // guarded by mu_
+  UpstreamState published_ = UpstreamState::kConnecting;  // Run thread only
+  std::string published_replica_;                          // Run thread only
   std::thread thread_;
 };
+
+// The one place a channel to price_service is made (credentials go here).
+// Each attempt gets a fresh channel with its own subchannel, so gRPC keeps
+// no reconnect backoff of its own across attempts.
+std::shared_ptr<grpc::Channel> MakeUpstreamChannel(const std::string& address,
+                                                   const UpstreamClient::Options& options);
 
 }  // namespace stockfeed::ws_gateway

@@ -62,5 +62,28 @@ TEST(HostPortTest, ToStringRoundTripsThroughParse) {
   }
 }
 
+TEST(HostPortListTest, ParsesEveryEntryInOrder) {
+  const absl::StatusOr<std::vector<HostPort>> list = ParseHostPortList("127.0.1.1:50051, [::1]:1,replicas.svc:50051");
+  ASSERT_TRUE(list.ok()) << list.status();
+  ASSERT_EQ(list->size(), 3u);
+  EXPECT_EQ((*list)[0].ToString(), "127.0.1.1:50051");
+  EXPECT_EQ((*list)[1].ToString(), "[::1]:1");
+  EXPECT_EQ((*list)[2].ToString(), "replicas.svc:50051");
+}
+
+TEST(HostPortListTest, ASingleAddressIsAListOfOne) {
+  const absl::StatusOr<std::vector<HostPort>> list = ParseHostPortList("127.0.0.1:50051");
+  ASSERT_TRUE(list.ok()) << list.status();
+  EXPECT_EQ(list->size(), 1u);
+}
+
+TEST(HostPortListTest, RejectsEmptyEntriesBadAddressesAndRepeats) {
+  for (const char* text : {"", ",", "a:1,", "a:1,,b:2", "a:1,b", "a:1,a:1"}) {
+    const absl::StatusOr<std::vector<HostPort>> list = ParseHostPortList(text);
+    ASSERT_FALSE(list.ok()) << text;
+    EXPECT_EQ(list.status().code(), absl::StatusCode::kInvalidArgument);
+  }
+}
+
 }  // namespace
 }  // namespace stockfeed

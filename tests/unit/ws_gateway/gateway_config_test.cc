@@ -139,7 +139,12 @@ INSTANTIATE_TEST_SUITE_P(
              },
              "--upstream_backoff_max"},
         Case{"FlatBackoff",
-             [](GatewayConfig& c) { c.upstream_backoff.max = c.upstream_backoff.initial; }, ""}),
+             [](GatewayConfig& c) { c.upstream_backoff.max = c.upstream_backoff.initial; }, ""},
+        Case{"NoUpstream", [](GatewayConfig& c) { c.upstreams.clear(); }, "--upstream"},
+        Case{"TwoUpstreams", [](GatewayConfig& c) { c.upstreams.push_back({"127.0.1.2", 50051}); }, ""},
+        Case{"SubSecondStallTimeout",
+             [](GatewayConfig& c) { c.upstream_stall_timeout = absl::Milliseconds(999); },
+             "--upstream_stall_timeout"}),
     [](const testing::TestParamInfo<Case>& test) { return test.param.name; });
 
 TEST(DefaultMaxConnectionsTest, LeavesReservedDescriptorsOutOfTheOpenFileLimit) {

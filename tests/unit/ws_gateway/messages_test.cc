@@ -87,11 +87,15 @@ TEST(MessagesTest, StatsJsonAndText) {
   stats.messages_sent = 3;
   stats.uptime_seconds = 4;
   stats.upstream = UpstreamState::kConnected;
+  stats.upstream_replica = "127.0.1.2:50051";
+  stats.upstream_health = "serving";
+  stats.upstream_failovers = 1;
   stats.last_seq = 5;
   stats.sse_clients = 6;
   EXPECT_EQ(EncodeStats(stats),
             R"({"type":"stats","active_connections":1,"total_connections":2,"messages_sent":3,)"
-            R"("uptime_seconds":4,"upstream":"connected","seq":5,"sse_clients":6})");
+            R"("uptime_seconds":4,"upstream":"connected","seq":5,"upstream_replica":"127.0.1.2:50051",)"
+            R"("upstream_health":"serving","upstream_failovers":1,"sse_clients":6})");
   EXPECT_EQ(EncodeStatsText(stats),
             "Active connections: 1, total connections: 2, messages sent: 3, uptime: 4s, "
             "upstream: connected");

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
+
 #include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
@@ -20,5 +22,9 @@ struct HostPort {
 // Accepts "host:port", "[v6]:port" and ":port" (meaning 0.0.0.0). Port 0 is
 // allowed: the kernel picks a free port, which tests use.
 absl::StatusOr<HostPort> ParseHostPort(absl::string_view text);
+
+// A comma-separated list of such addresses ("a:1,b:2"), at least one, no
+// empty entries and no repeats (spaces around entries are ignored).
+absl::StatusOr<std::vector<HostPort>> ParseHostPortList(absl::string_view text);
 
 }  // namespace stockfeed
