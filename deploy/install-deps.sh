@@ -24,6 +24,8 @@ packages=(
   systemd python3-yaml
   # the metrics test scrapes both processes with a real Prometheus
   prometheus
+  # the load balancer of the multi-node cluster test (and of deploy/haproxy)
+  haproxy
 )
 
 # Node.js may come from another repository (e.g. NodeSource); only pull Debian's when there is none.

@@ -6,8 +6,8 @@
 #   local_postgres.sh restart DIR          crash-restart it (pg_ctl restart -m immediate)
 #   local_postgres.sh url     DIR          print the URL of a cluster started before
 #
-# The cluster listens on 127.0.0.1:PORT (default 54329) and on a socket inside
-# DIR, trusts local connections and has superuser "postgres". Run as root, the
+# The cluster listens on 127.0.0.1:PORT (default 54329; PG_LISTEN=ADDRESS picks
+# another loopback address) and on a socket inside DIR, trusts local connections and has superuser "postgres". Run as root, the
 # server runs as the postgres user (initdb refuses root). Not for production:
 # fsync is off.
 set -euo pipefail
@@ -18,12 +18,13 @@ usage() { echo "usage: $0 start|stop|restart|url DIR [PORT]" >&2; exit 2; }
 cmd="$1"
 dir="$(realpath -m "$2")"
 port="${3:-54329}"
+listen="${PG_LISTEN:-127.0.0.1}"
 data="$dir/data"
 
 as_owner() {
   if [[ "$(id -u)" == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
-url() { echo "postgresql://postgres@127.0.0.1:$(cat "$dir/port")/stockdb"; }
+url() { echo "postgresql://postgres@$(cat "$dir/host" 2>/dev/null || echo 127.0.0.1):$(cat "$dir/port")/stockdb"; }
 
 case "$cmd" in
   start)
@@ -38,7 +39,7 @@ case "$cmd" in
         --encoding=UTF8 --locale=C --no-sync >"$dir/initdb.log" 2>&1 ||
         { cat "$dir/initdb.log" >&2; exit 1; }
       cat >>"$data/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
+listen_addresses = '$listen'
 port = $port
 unix_socket_directories = '$dir'
 fsync = off
@@ -46,7 +47,8 @@ full_page_writes = off
 max_connections = 100
 CONF
       echo "$port" >"$dir/port"
-      if [[ "$(id -u)" == 0 ]]; then chown postgres: "$dir/port"; fi
+      echo "$listen" >"$dir/host"
+      if [[ "$(id -u)" == 0 ]]; then chown postgres: "$dir/port" "$dir/host"; fi
     fi
     as_owner "$PG_BIN/pg_ctl" --pgdata="$data" --log="$dir/server.log" --wait --timeout=60 \
       start >/dev/null || { tail -n 20 "$dir/server.log" >&2; exit 1; }
