@@ -141,7 +141,68 @@ def loss(result, rate):
     return None
 
 
+# ---------------------------------------------------------------- repetition
+
+def repeated(env, kinds, run_one, label):
+    """Runs run_one(kind) env.runs times for each kind, alternating kinds
+    (the order rotates every round, so no kind always runs first or on a
+    machine just warmed by another). Returns kind -> list of results."""
+    out = {kind: [] for kind in kinds}
+    for i in range(env.runs):
+        order = kinds[i % len(kinds):] + kinds[:i % len(kinds)]
+        for kind in order:
+            print(f"== {label}: {kind}, run {i + 1}/{env.runs}", flush=True)
+            try:
+                out[kind].append(run_one(kind))
+            except Exception as e:  # one broken run must not lose the others' numbers
+                print(f"   error: {e}")
+                out[kind].append({"error": str(e)[:200]})
+    return out
+
+
+def is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def median(values):
+    values = sorted(values)
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def summarize(runs):
+    """Several runs' results -> one: numbers become {median, min, max, runs};
+    yes/no flags are yes if any run said yes; text is the first run's."""
+    good = [r for r in runs if "error" not in r and "skipped" not in r]
+    if not good:
+        return runs[0] if runs else {"error": "no run"}
+    out = {"runs": len(good)}
+    if len(good) < len(runs):
+        out["failed_runs"] = len(runs) - len(good)
+    for key in dict.fromkeys(k for r in good for k in r):
+        values = [r[key] for r in good if key in r and r[key] is not None]
+        if not values:
+            out[key] = None
+        elif all(is_number(v) for v in values):
+            out[key] = {"median": median(values), "min": min(values), "max": max(values), "runs": len(values)}
+        elif all(isinstance(v, bool) for v in values):
+            out[key] = any(values)
+        else:
+            out[key] = values[0]
+    return out
+
+
+def mid(v):
+    """The median of a summarized number, or the plain value."""
+    return v["median"] if isinstance(v, dict) and "median" in v else v
+
+
 # ---------------------------------------------------------------- scenarios
+
+LADDER_RATES = (10, 50, 100)
+SATURATION_RATES = (50, 100, 200, 300, 400, 600, 800, 1000, 1500, 2000, 3000, 5000)
+SUSTAINED = 0.95  # a server sustains a rate when it delivers this share of it
+
 
 def scenario_idle(env, kind):
     n = env.scale(10_000)
@@ -167,45 +228,86 @@ def kernel_floor(env, connections):
             result = json.loads(line[len("RESULT "):])
             print(f"    one round of sends: {result['round_ms_median']:.1f} ms, "
                   f"{result['us_per_send']:.2f} us per send", flush=True)
-            return result
+            return {"connections": result["connections"], "bytes": result["bytes"],
+                    "round_ms": result["round_ms_median"], "us_per_send": result["us_per_send"]}
     raise RuntimeError(f"fanout_floor exited {out.returncode}: {out.stderr[-300:]}")
 
 
-def scenario_ladder(env, kind):
-    rows = {}
-    for rate in (10, 50, 100):
-        with ServerUnderTest(env, kind, rate=rate) as srv:
-            r = run_loadgen(env, srv, env.scale(1000), duration=env.dur(10))
-        rows[f"{rate}/s"] = {"p50_ms": r["latency_us"]["p50"] / 1000,
-                             "p99_ms": r["latency_us"]["p99"] / 1000,
-                             "p999_ms": r["latency_us"]["p999"] / 1000,
-                             "deliveries_per_s": round(r["updates_per_s"]),
-                             "cpu_pct": round(100 * r["server_cpu_s"] / r["measured_s"], 1),
-                             "gaps": r["seq_gaps"], "limited": r["limited_by_loadgen"]}
-    return rows
+def with_floor(env, kinds, connections, run_one, label):
+    """Runs the kinds and, in the same rotation, the kernel floor for
+    `connections`; returns kind -> summary, the floor under "floor", and
+    each kind's median p99 as a multiple of the floor's median round."""
+    floor = ["floor"] if os.access(env.fanout_floor, os.X_OK) else []
+    runs = repeated(env, kinds + floor,
+                    lambda kind: kernel_floor(env, connections) if kind == "floor" else run_one(kind), label)
+    out = {kind: summarize(r) for kind, r in runs.items()}
+    floor_ms = mid(out.get("floor", {}).get("round_ms"))
+    for kind in kinds:
+        p99 = mid(out[kind].get("p99_ms"))
+        if is_number(floor_ms) and floor_ms > 0 and is_number(p99):
+            out[kind]["p99_vs_floor"] = round(p99 / floor_ms, 2)
+    return out
 
 
-def scenario_saturation(env, kind, batch=False):
-    best, steps = None, []
-    for rate in (50, 100, 200, 300, 400, 600, 800, 1000, 1500, 2000, 3000, 5000):
-        for attempt in range(2):  # a failed step gets one retry: a GC pause is not saturation
-            with ServerUnderTest(env, kind, rate=rate, batch=batch) as srv:
-                r = run_loadgen(env, srv, env.scale(1000), duration=env.dur(6))
-            why = loss(r, rate) or (f"p99 {r['latency_us']['p99'] / 1000:.1f} ms"
-                                    if r["latency_us"]["p99"] > P99_LIMIT_US else None)
-            if not why:
-                break
-        steps.append({"rate": rate, "deliveries_per_s": round(r["updates_per_s"]),
-                      "p99_ms": r["latency_us"]["p99"] / 1000, "stop": why,
-                      "limited": r["limited_by_loadgen"]})
-        if why:
+def ladder_step(env, kind, rate):
+    with ServerUnderTest(env, kind, rate=rate) as srv:
+        r = run_loadgen(env, srv, env.scale(1000), duration=env.dur(10))
+    return {"p50_ms": r["latency_us"]["p50"] / 1000, "p99_ms": r["latency_us"]["p99"] / 1000,
+            "p999_ms": r["latency_us"]["p999"] / 1000, "deliveries_per_s": round(r["updates_per_s"]),
+            "delivered_fraction": round(r["updates_per_s"] / max(1, rate * r["opened"]), 3),
+            "cpu_pct": round(100 * r["server_cpu_s"] / r["measured_s"], 1),
+            "gaps": r["seq_gaps"], "limited": r["limited_by_loadgen"]}
+
+
+def scenario_ladder(env, kinds):
+    steps = {}
+    for rate in LADDER_RATES:
+        step = with_floor(env, kinds, env.scale(1000), lambda kind: ladder_step(env, kind, rate),
+                          f"scenario 2 (latency ladder, {rate}/s)")
+        for kind in kinds:
+            fraction = mid(step[kind].get("delivered_fraction"))
+            step[kind]["sustained"] = is_number(fraction) and fraction >= SUSTAINED
+        steps[f"{rate}/s"] = step
+    return steps
+
+
+def saturation_run(env, kind, rate, batch):
+    with ServerUnderTest(env, kind, rate=rate, batch=batch) as srv:
+        r = run_loadgen(env, srv, env.scale(1000), duration=env.dur(6))
+    why = loss(r, rate) or (f"p99 {r['latency_us']['p99'] / 1000:.1f} ms"
+                            if r["latency_us"]["p99"] > P99_LIMIT_US else None)
+    return {"deliveries_per_s": round(r["updates_per_s"]),
+            "per_cpu_s": round(r["updates"] / max(1e-9, r["server_cpu_s"])),
+            "p99_ms": r["latency_us"]["p99"] / 1000, "stop": why, "limited": r["limited_by_loadgen"]}
+
+
+def scenario_saturation(env, kinds, batch=False):
+    """Every kind still clean climbs to the next rate; a step is clean when
+    most of its runs are (so one GC pause is not taken for saturation)."""
+    active, best, steps = list(kinds), {}, {kind: [] for kind in kinds}
+    for rate in SATURATION_RATES:
+        if not active:
             break
-        best = {"rate": rate, "deliveries_per_s": round(r["updates_per_s"]),
-                "per_cpu_s": round(r["updates"] / max(1e-9, r["server_cpu_s"])),
-                "p99_ms": r["latency_us"]["p99"] / 1000, "limited": r["limited_by_loadgen"]}
-        if r["limited_by_loadgen"]:
-            break  # further steps would measure the load generator
-    return {"best": best, "stopped_by": steps[-1]["stop"] or "loadgen limit", "steps": steps}
+        runs = repeated(env, active, lambda kind: saturation_run(env, kind, rate, batch),
+                        f"scenario 3 (saturation{', batch=1' if batch else ''}, {rate}/s)")
+        for kind in list(active):
+            whys = [r.get("error") or r.get("stop") for r in runs[kind]]
+            failed = 2 * sum(1 for why in whys if not why) <= len(whys)
+            summary = dict(summarize([r for r in runs[kind] if not r.get("stop")] or runs[kind]), rate=rate)
+            summary["stop"] = next(why for why in whys if why) if failed else None
+            summary["clean_runs"] = f"{sum(1 for why in whys if not why)}/{len(whys)}"
+            steps[kind].append(summary)
+            if failed:
+                active.remove(kind)
+                continue
+            best[kind] = summary
+            if summary.get("limited"):
+                active.remove(kind)  # further steps would measure the load generator
+    return {kind: {"best": best.get(kind),
+                   "stopped_by": (steps[kind][-1]["stop"] or
+                                  ("loadgen limit" if steps[kind][-1].get("limited") else "end of the ladder"))
+                   if steps[kind] else "not run",
+                   "steps": steps[kind]} for kind in kinds}
 
 
 def scenario_burst(env, kind):
@@ -232,7 +334,6 @@ def scenario_slow(env, kind):
             "rss_peak_mib": round(s["rss_peak_kib"] / 1024, 1),
             "stalled_closed": r["stalled"]["closed_by_server"],
             "stalled_missing": r["stalled"]["seq_missing"], "limited": r["limited_by_loadgen"]}
-
 
 GRPC_RATES = (300_000, 1_000_000)  # simulator updates/s offered
 GRPC_SUBSCRIBERS = (1, 50)
@@ -376,6 +477,33 @@ def postgres_step(env, pg, rate, clients, batch):
             "limited": r["limited_by_loadgen"], "_r": r}
 
 
+def postgres_runs(env, pg, rate, clients, batch):
+    """env.runs steps at `rate`; a step is clean when most of its runs are."""
+    runs = []
+    for i in range(env.runs):
+        print(f"== scenario 7 (PostgreSQL): {rate} rows/s{', batch=1' if batch else ''}, run {i + 1}/{env.runs}",
+              flush=True)
+        step = postgres_step(env, pg, rate, clients, batch=batch)
+        r = step.pop("_r")
+        why = None
+        if r["seq_gaps"] or r["seq_duplicates"] or r["seq_backwards"]:
+            why = "seq gaps"
+        elif r["closed_by_server"] or r["failed"]:
+            why = "connections lost"
+        elif step["delivered_per_client_s"] < 0.95 * rate:
+            why = (f"delivered {step['delivered_per_client_s']}/s per client of {rate}/s "
+                   f"(feeder inserted {step['inserted_per_s']}/s)")
+        elif r["latency_us"]["p99"] > PG_P99_LIMIT_US:
+            why = f"p99 {step['p99_ms']:.0f} ms"
+        step["stop"] = why
+        runs.append(step)
+    whys = [r["stop"] for r in runs]
+    summary = dict(summarize(runs), rate=rate)
+    summary["stop"] = next(why for why in whys if why) if 2 * whys.count(None) <= len(whys) else None
+    summary["clean_runs"] = f"{whys.count(None)}/{len(whys)}"
+    return summary
+
+
 def scenario_postgres(env):
     if not env.feeder.exists():
         return {"skipped": f"{env.feeder} not built"}
@@ -385,65 +513,73 @@ def scenario_postgres(env):
     result = {"clients": clients}
     with LocalPostgres(env) as pg:
         # Latency at 1,000 rows/s, one price per frame (what a browser gets).
-        step = postgres_step(env, pg, 1_000, clients, batch=False)
-        step.pop("_r")
-        result["latency_1000"] = step
+        result["latency_1000"] = postgres_runs(env, pg, 1_000, clients, batch=False)
         # Ladder: batch=1 so the load generator is not the limit.
         steps, best = [], None
-        for rate in PG_RATES:
-            step = postgres_step(env, pg, rate, clients, batch=True)
-            r = step.pop("_r")
-            why = None
-            if r["seq_gaps"] or r["seq_duplicates"] or r["seq_backwards"]:
-                why = "seq gaps"
-            elif r["closed_by_server"] or r["failed"]:
-                why = "connections lost"
-            elif step["delivered_per_client_s"] < 0.95 * rate:
-                why = (f"delivered {step['delivered_per_client_s']}/s per client of {rate}/s "
-                       f"(feeder inserted {step['inserted_per_s']}/s)")
-            elif r["latency_us"]["p99"] > PG_P99_LIMIT_US:
-                why = f"p99 {step['p99_ms']:.0f} ms"
-            step["stop"] = why
+        for rate in env.pg_rates:
+            step = postgres_runs(env, pg, rate, clients, batch=True)
             steps.append(step)
-            if why:
+            if step["stop"]:
                 break
             best = step
-            if r["limited_by_loadgen"]:
+            if step.get("limited"):
                 break
         result["best"] = best
         result["steps"] = steps
     return result
 
 
+def summarize_rows(runs):
+    """Several runs of a table (row name -> result) -> row name -> summary."""
+    return {row: summarize([r[row] for r in runs if row in r]) for row in dict.fromkeys(k for r in runs for k in r)}
+
+
 # ---------------------------------------------------------------- reporting
 
 def ratio(ours, node):
-    if not isinstance(ours, (int, float)) or not isinstance(node, (int, float)) or not node:
+    ours, node = mid(ours), mid(node)
+    if not is_number(ours) or not is_number(node) or not node:
         return "–"
     return f"{ours / node:.2f}×"
 
 
-def fmt(v):
-    if v is None:
-        return "–"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
+def fmt_number(v):
     if isinstance(v, float):
         return f"{v:.3g}" if abs(v) < 100 else f"{v:.0f}"
     return str(v)
 
 
+def fmt(v):
+    """A value, or a summarized number as "median (min–max)"."""
+    if v is None:
+        return "–"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, dict) and "median" in v:
+        if v["min"] == v["max"]:
+            return fmt_number(v["median"])
+        return f"{fmt_number(v['median'])} ({fmt_number(v['min'])}–{fmt_number(v['max'])})"
+    return fmt_number(v)
+
+
+# Rows whose comparison with a peer means nothing unless the peer kept up.
+RATE_INDEPENDENT = {"deliveries_per_s", "delivered_fraction", "clients", "gaps", "limited", "sustained"}
+
+
 def table(title, metrics, results, note=""):
-    """results: kind -> dict (or {"skipped": why}). One row per metric."""
+    """results: kind -> summary (or {"skipped": why}). One row per metric.
+    Latency is compared with Node only where Node sustained the rate."""
     kinds = [k for k in KINDS if k in results]
     lines = [f"### {title}", ""] + ([note, ""] if note else [])
     lines.append("| metric | " + " | ".join(kinds) + " | ours vs node |")
     lines.append("|---" * (len(kinds) + 2) + "|")
+    node_kept_up = results.get("node", {}).get("sustained", True)
     for key, label in metrics:
         row = [fmt(results[k].get(key)) if "skipped" not in results[k] else "skipped" for k in kinds]
-        ours = results.get("ours", {}).get(key)
-        node = results.get("node", {}).get(key)
-        lines.append(f"| {label} | " + " | ".join(row) + f" | {ratio(ours, node)} |")
+        cmp = ratio(results.get("ours", {}).get(key), results.get("node", {}).get(key))
+        if not node_kept_up and key not in RATE_INDEPENDENT:
+            cmp = "– (node below rate)"
+        lines.append(f"| {label} | " + " | ".join(row) + f" | {cmp} |")
     for k in kinds:
         if "skipped" in results[k]:
             lines.append(f"\n{k}: skipped — {results[k]['skipped']}")
@@ -452,48 +588,67 @@ def table(title, metrics, results, note=""):
     return "\n".join(lines) + "\n"
 
 
-def render(all_results, env, floor=None):
+def floor_note(floor, what):
+    if not floor or "round_ms" not in floor:
+        return ""
+    return (f"Kernel floor (`fanout_floor`: one `send()` of {int(mid(floor['bytes']))} bytes to each of "
+            f"{int(mid(floor['connections'])):,} loopback connections and nothing else, sender on core "
+            f"{SERVER_CPU}, reader on core {LOADGEN_CPU}), measured in the same rotation {what}: "
+            f"one round takes {fmt(floor['round_ms'])} ms, {fmt(floor['us_per_send'])} µs per send. "
+            f"\"p99 / floor\" is the median p99 divided by the median round.\n")
+
+
+def render(all_results, env):
     out = []
     r = all_results
+    runs_note = (f"Each cell: median of {env.runs} runs (min–max), kinds alternating run by run."
+                 if env.runs > 1 else "")
     if "1" in r:
+        floor = r["1"].pop("floor", None)
         out.append(table("1. 10,000 idle clients, 1 update/s", [
             ("clients", "clients connected"), ("rss_per_conn_bytes", "RSS per connection (bytes)"),
             ("rss_mib", "RSS with all connected (MiB)"), ("cpu_pct", "server CPU (% of a core)"),
-            ("p99_ms", "p99 latency (ms)"), ("gaps", "seq gaps"), ("limited", "limited by loadgen")], r["1"]))
-        if floor:
-            out.append(
-                f"Kernel floor (`fanout_floor`: one `send()` of {floor['bytes']} bytes to each of "
-                f"{floor['connections']:,} loopback connections and nothing else, sender on core "
-                f"{SERVER_CPU}, reader on core {LOADGEN_CPU}): one round takes "
-                f"{floor['round_ms_median']:.1f} ms, {floor['us_per_send']:.2f} µs per send. No server "
-                f"on one core can deliver an update to all of these clients sooner.\n")
+            ("p99_ms", "p99 latency (ms)"), ("p99_vs_floor", "p99 / floor"), ("gaps", "seq gaps"),
+            ("limited", "limited by loadgen")], r["1"], note=runs_note))
+        out.append(floor_note(floor, "as these runs"))
     if "2" in r:
-        for rate in ("10/s", "50/s", "100/s"):
-            sub = {k: v.get(rate, v) for k, v in r["2"].items()}
+        for rate, step in r["2"].items():
+            floor = step.pop("floor", None)
             out.append(table(f"2. Latency ladder: 1,000 clients at {rate}", [
-                ("p50_ms", "p50 (ms)"), ("p99_ms", "p99 (ms)"), ("p999_ms", "p99.9 (ms)"),
-                ("deliveries_per_s", "deliveries/s"), ("cpu_pct", "server CPU (%)"),
-                ("gaps", "seq gaps"), ("limited", "limited by loadgen")], sub))
+                ("p50_ms", "p50 (ms)"), ("p99_ms", "p99 (ms)"), ("p99_vs_floor", "p99 / floor"),
+                ("p999_ms", "p99.9 (ms)"), ("deliveries_per_s", "deliveries/s"),
+                ("delivered_fraction", "delivered / offered"), ("cpu_pct", "server CPU (%)"),
+                ("gaps", "seq gaps"), ("limited", "limited by loadgen")], step, note=runs_note))
+            out.append(floor_note(floor, "as this step"))
     if "3" in r:
         sub = {k: (dict(v["best"] or {}, stopped_by=v["stopped_by"]) if "best" in v else v)
-               for k, v in r["3"].items()}
+               for k, v in r["3"].items() if k in KINDS}
         out.append(table("3. Saturation: 1,000 clients, rate raised until p99 > 100 ms or loss", [
             ("rate", "highest clean rate (updates/s)"), ("deliveries_per_s", "max deliveries/s"),
             ("per_cpu_s", "deliveries per server CPU-second"), ("p99_ms", "p99 at that rate (ms)"),
-            ("stopped_by", "next step failed by"), ("limited", "limited by loadgen")], sub))
+            ("clean_runs", "clean runs at that rate"),
+            ("stopped_by", "next step failed by"), ("limited", "limited by loadgen")], sub,
+            note=(runs_note + " A step is clean when most of its runs are.").strip()))
+        if "ours (batch)" in r["3"]:
+            b = r["3"]["ours (batch)"]
+            best = b["best"] or {}
+            out.append(f"ours with `batch=1`: highest clean rate {fmt(best.get('rate'))}/s, "
+                       f"{fmt(best.get('deliveries_per_s'))} deliveries/s, p99 {fmt(best.get('p99_ms'))} ms, "
+                       f"limited by loadgen: {fmt(best.get('limited'))}; next step failed by {b['stopped_by']}\n")
     if "4" in r:
         out.append(table("4. Burst: 5,000 clients, 200 back-to-back updates every second", [
             ("drain_ms_median", "drain time, median (ms)"), ("drain_ms_max", "drain time, max (ms)"),
             ("p999_ms", "p99.9 latency (ms)"), ("deliveries_per_s", "deliveries/s"),
             ("gaps", "seq gaps"), ("closed", "closed by server"), ("limited", "limited by loadgen")],
-            r["4"], note="Drain time = the highest latency seen in each one-second interval "
-                         "(the last update of a burst reaching the last client)."))
+            r["4"], note=("Drain time = the highest latency seen in each one-second interval "
+                          "(the last update of a burst reaching the last client). " + runs_note).strip()))
     if "5" in r:
         out.append(table("5. Slow consumers: 10 of 1,000 clients stop reading for 30 s, 100 updates/s", [
             ("healthy_p99_ms", "healthy clients' p99 (ms)"), ("healthy_gaps", "healthy seq gaps"),
             ("healthy_closed", "healthy closed"), ("rss_start_mib", "server RSS before (MiB)"),
             ("rss_peak_mib", "server RSS peak (MiB)"), ("stalled_closed", "stalled clients dropped"),
-            ("stalled_missing", "updates stalled clients missed"), ("limited", "limited by loadgen")], r["5"]))
+            ("stalled_missing", "updates stalled clients missed"), ("limited", "limited by loadgen")], r["5"],
+            note=runs_note))
     if "6" in r:
         out.append(render_grpc(r["6"]))
     if "7" in r:
@@ -534,13 +689,15 @@ def render_postgres(r):
     cols = [("rate", "feeder rows/s"), ("inserted_per_s", "inserted/s"),
             ("delivered_per_client_s", "delivered/s per client"), ("p50_ms", "p50 (ms)"),
             ("p99_ms", "p99 (ms)"), ("p999_ms", "p99.9 (ms)"), ("max_ms", "max (ms)"), ("gaps", "seq gaps"),
-            ("server_cpu_pct", "gateway+service CPU %"), ("limited", "limited by loadgen")]
+            ("server_cpu_pct", "gateway+service CPU %"), ("clean_runs", "clean runs"),
+            ("limited", "limited by loadgen")]
     best = r.get("best")
     last = r["steps"][-1] if r.get("steps") else {}
     return title + (
         f"{r['clients']} WebSocket clients; latency = receive time − `inserted_at` "
         "(clock_timestamp() at INSERT, so it includes the feeder's commit). price_service and "
-        "ws_gateway on core 1, feeder and ws_loadgen on core 0, PostgreSQL (fsync off) unpinned.\n\n"
+        "ws_gateway on core 1, feeder and ws_loadgen on core 0, PostgreSQL (fsync off) unpinned. "
+        "Cells: median (min–max) over the runs of each step; a step is clean when most runs are.\n\n"
         "At 1,000 rows/s, one price per frame (goal: p99 < 20 ms):\n\n" +
         plain_table(cols, [r["latency_1000"]]) +
         "\n\nHighest sustained insert rate (`batch=1`; stop when a client gets < 95% of the rows, "
@@ -593,6 +750,8 @@ class Env:
         self.grpc_loadgen = self.build_dir / "tests/bench/grpc_loadgen"
         self.fanout_floor = self.build_dir / "tests/bench/fanout_floor"
         self.factor = args.scale
+        self.runs = max(1, args.runs)
+        self.pg_rates = [int(x) for x in args.pg_rates.split(",") if x]
         self.log_dir = self.build_dir / "bench-logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.price_service_flags = ""
@@ -631,6 +790,8 @@ def main():
     ap.add_argument("--only", default="", help="comma list of ours,node,python")
     ap.add_argument("--scenarios", default="1,2,3,4,5,6,7")
     ap.add_argument("--scale", type=float, default=1.0, help="scale client counts and durations")
+    ap.add_argument("--runs", type=int, default=3, help="runs of each scenario or step (median, min–max)")
+    ap.add_argument("--pg-rates", default=",".join(map(str, PG_RATES)), help="scenario 7's ladder, rows/s")
     ap.add_argument("--no-doc", action="store_true", help="do not touch docs/benchmarks.md")
     ap.add_argument("--command", default="tests/bench/run_benchmarks.sh")
     args = ap.parse_args()
@@ -649,35 +810,25 @@ def main():
             kinds = ["ours"] if env.have_ours() else ["python"]
         sys.exit(0 if quick(env, kinds) else 1)
 
-    scenarios = {
-        "1": ("idle 10k", scenario_idle), "2": ("latency ladder", scenario_ladder),
-        "3": ("saturation", scenario_saturation), "4": ("burst", scenario_burst),
-        "5": ("slow consumers", scenario_slow),
-    }
     results = {}
     for sid in args.scenarios.split(","):
-        if sid in scenarios:
-            name, fn = scenarios[sid]
-            results[sid] = {}
-            for kind in kinds:
-                print(f"== scenario {sid} ({name}): {kind}", flush=True)
-                try:
-                    results[sid][kind] = fn(env, kind)
-                except Exception as e:  # one broken server must not lose the others' numbers
-                    print(f"   error: {e}")
-                    results[sid][kind] = {"error": str(e)[:200]}
-            if sid == "1" and os.access(env.fanout_floor, os.X_OK):
-                print("== scenario 1: kernel floor", flush=True)
-                try:
-                    results["1floor"] = kernel_floor(env, env.scale(10_000))
-                except Exception as e:
-                    print(f"   error: {e}")
-            if sid == "3" and "ours" in kinds:
-                print("== scenario 3 (saturation): ours, batch=1", flush=True)
-                results["3b"] = scenario_saturation(env, "ours", batch=True)
+        if sid == "1":
+            results["1"] = with_floor(env, kinds, env.scale(10_000), lambda kind: scenario_idle(env, kind),
+                                      "scenario 1 (idle 10k)")
+        elif sid == "2":
+            results["2"] = scenario_ladder(env, kinds)
+        elif sid == "3":
+            results["3"] = scenario_saturation(env, kinds)
+            if "ours" in kinds:
+                results["3"]["ours (batch)"] = scenario_saturation(env, ["ours"], batch=True)["ours"]
+        elif sid in ("4", "5"):
+            fn, name = (scenario_burst, "burst") if sid == "4" else (scenario_slow, "slow consumers")
+            runs = repeated(env, kinds, lambda kind: fn(env, kind), f"scenario {sid} ({name})")
+            results[sid] = {kind: summarize(r) for kind, r in runs.items()}
         elif sid == "6":
             print("== scenario 6 (gRPC)", flush=True)
-            results["6"] = scenario_grpc(env) if env.have_ours() else {"skipped": "price_service not built"}
+            results["6"] = (summarize_rows([scenario_grpc(env) for _ in range(env.runs)]) if env.have_ours()
+                            else {"skipped": "price_service not built"})
         elif sid == "7":
             print("== scenario 7 (PostgreSQL)", flush=True)
             try:
@@ -687,17 +838,10 @@ def main():
                 print(f"   error: {e}")
                 results["7"] = {"error": str(e)[:300]}
 
-    if "3b" in results:  # show batch mode as its own column-less note
-        results["3"]["ours (batch)"] = results.pop("3b")
-    floor = results.pop("1floor", None)
-    body = render({k: {kk: vv for kk, vv in v.items() if kk in KINDS} if k not in ("6", "7") else v
-                   for k, v in results.items()}, env, floor)
-    if "3" in results and "ours (batch)" in results["3"]:
-        b = results["3"]["ours (batch)"]
-        body += (f"\nours with `batch=1`: {json.dumps(b['best'])}, next step failed by {b['stopped_by']}\n")
-    print("\n" + body)
     raw = env.log_dir / f"results-{datetime.datetime.now():%Y%m%d-%H%M%S}.json"
     raw.write_text(json.dumps(results, indent=1))
+    body = render(results, env)
+    print("\n" + body)
     print(f"raw results: {raw}")
     if not args.no_doc:
         update_doc(env, body, args.command)

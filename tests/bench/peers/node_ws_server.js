@@ -5,6 +5,8 @@
 //   --rate=N      price updates per second in total
 //   --tick_ms=T   timer period; each tick sends the updates that are due, so
 //                 --rate=200 --tick_ms=1000 sends 200 back-to-back once a second
+// event_time_us is the tick the update was due at, not when the timer got
+// round to it: a server that falls behind its schedule shows it in latency.
 // A URL with ?batch=1 gets each tick's updates as one JSON array per frame;
 // ?protocol=v1 gets a {"type":"connected"} greeting first.
 'use strict';
@@ -34,7 +36,7 @@ class Simulator {
     for (const s of SYMBOLS) for (const src of SOURCES) this.prices.set(`${s}/${src}`, BASE[s]);
   }
   // One update as a plain object, round-robin over symbol/source pairs.
-  next() {
+  next(dueUs) {
     const pair = this.seq % (SYMBOLS.length * SOURCES.length);
     const symbol = SYMBOLS[pair % SYMBOLS.length];
     const source = SOURCES[Math.floor(pair / SYMBOLS.length)];
@@ -42,10 +44,9 @@ class Simulator {
     const price = Math.max(1, this.prices.get(key) * (1 + (Math.random() - 0.5) * 0.002));
     this.prices.set(key, price);
     this.seq += 1;
-    const nowUs = Math.round((performance.timeOrigin + performance.now()) * 1000);
     return {
       type: 'price', symbol, price: Math.round(price * 100) / 100, source,
-      timestamp: Math.floor(nowUs / 1e6), seq: this.seq, event_time_us: nowUs,
+      timestamp: Math.floor(dueUs / 1e6), seq: this.seq, event_time_us: dueUs,
     };
   }
 }
@@ -63,15 +64,18 @@ function main() {
 
   const sim = new Simulator();
   const start = process.hrtime.bigint();
+  const startUs = (performance.timeOrigin + performance.now()) * 1000;
+  // Update n (from 1) is due at the first tick at or after n / rate seconds.
+  const dueUs = (n) => Math.round(startUs + Math.ceil(n / args.rate / (args.tick_ms / 1000) - 1e-9) * args.tick_ms * 1000);
   let sent = 0;
   setInterval(() => {
     const elapsedS = Number(process.hrtime.bigint() - start) / 1e9;
     let due = Math.floor(elapsedS * args.rate) - sent;
     if (due > args.rate) { sent += due - args.rate; due = args.rate; }  // > 1 s behind: skip ahead
     if (due <= 0) return;
-    sent += due;
     const texts = [];
-    for (let i = 0; i < due; i++) texts.push(JSON.stringify(sim.next()));
+    for (let i = 1; i <= due; i++) texts.push(JSON.stringify(sim.next(dueUs(sent + i))));
+    sent += due;
     let batchText = null;
     for (const client of wss.clients) {
       if (client.readyState !== WebSocket.OPEN) continue;

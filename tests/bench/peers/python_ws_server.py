@@ -9,13 +9,16 @@ websockets.broadcast). Run with /usr/bin/python3:
 period, and each tick sends the updates that are due, so --rate=200
 --tick_ms=1000 sends 200 back-to-back once a second. A URL with ?batch=1
 gets each tick's updates as one JSON array per frame; ?protocol=v1 gets a
-{"type":"connected"} greeting first.
+{"type":"connected"} greeting first. event_time_us is the tick each update
+was due at, not when the loop got round to it: a server that falls behind
+its schedule shows it in latency.
 """
 
 import argparse
 import asyncio
 import itertools
 import json
+import math
 import random
 import signal
 import time
@@ -36,15 +39,14 @@ class Simulator:
         self.prices = {(s, src): BASE[s] for src in SOURCES for s in SYMBOLS}
         self.pairs = itertools.cycle([(s, src) for src in SOURCES for s in SYMBOLS])
 
-    def next(self):
+    def next(self, due_us):
         symbol, source = next(self.pairs)
         price = max(1.0, self.prices[symbol, source] * (1 + (random.random() - 0.5) * 0.002))
         self.prices[symbol, source] = price
         self.seq += 1
-        now_us = time.time_ns() // 1000
         return json.dumps(
             {"type": "price", "symbol": symbol, "price": round(price, 2), "source": source,
-             "timestamp": now_us // 1_000_000, "seq": self.seq, "event_time_us": now_us},
+             "timestamp": due_us // 1_000_000, "seq": self.seq, "event_time_us": due_us},
             separators=(",", ":"))
 
 
@@ -59,6 +61,11 @@ async def handler(websocket, path):
 async def emit(server, rate, tick_s):
     sim = Simulator()
     start = time.monotonic()
+    start_us = time.time_ns() // 1000
+
+    def due_us(n):  # update n (from 1) is due at the first tick at or after n / rate seconds
+        return start_us + round(math.ceil(n / rate / tick_s - 1e-9) * tick_s * 1e6)
+
     sent = 0
     while True:
         await asyncio.sleep(tick_s)
@@ -68,8 +75,8 @@ async def emit(server, rate, tick_s):
             due = rate
         if due <= 0:
             continue
+        texts = [sim.next(due_us(sent + i)) for i in range(1, due + 1)]
         sent += due
-        texts = [sim.next() for _ in range(due)]
         clients = server.websockets
         batched = [ws for ws in clients if getattr(ws, "batch", False)]
         plain = [ws for ws in clients if not getattr(ws, "batch", False)]
