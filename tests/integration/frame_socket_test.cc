@@ -1,6 +1,7 @@
 // FrameSocket over a real loopback TCP connection: queued bytes leave in
 // order whether they go out in the direct write or after a partial one, and
-// Beast's writes and errors complete the way Asio requires.
+// Beast's writes and errors complete the way Asio requires; reads stop at
+// the end of each client frame.
 #include "net/frame_socket.h"
 
 #include <memory>
@@ -9,6 +10,12 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/websocket/stream.hpp>
 #include <gtest/gtest.h>
 
 namespace stockfeed::ws_gateway {
@@ -142,6 +149,55 @@ TEST(FrameSocketTest, AWriteToAResetConnectionFailsBeastsWritesAndTellsTheOwner)
   EXPECT_EQ(idle_calls, 1);
   EXPECT_TRUE(beast_completed);
   EXPECT_TRUE(beast_error);
+}
+
+// A client frame with a zero mask key (RFC 6455 §5.3: the payload is sent as is).
+std::string MaskedFrame(uint8_t opcode, const std::string& payload) {
+  std::string frame = {static_cast<char>(0x80 | opcode), static_cast<char>(0x80 | payload.size())};
+  return frame + std::string(4, '\0') + payload;
+}
+
+TEST(FrameSocketTest, BeastReadsFrameByFrameSoNothingWaitsInItsBufferBetweenMessages) {
+  Connection connection;
+  // The gateway reads the upgrade request itself and hands it to Beast.
+  const std::string upgrade =
+      "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  net::write(connection.sender, net::buffer(upgrade));
+  boost::beast::flat_buffer head;
+  boost::beast::http::request<boost::beast::http::string_body> request;
+  boost::beast::http::read(connection.receiver, head, request);
+  boost::beast::websocket::stream<FrameSocket> ws(std::move(connection.receiver));
+  auto owner = std::make_shared<int>(0);
+  ws.next_layer().Bind(owner, [] {});
+  ws.async_accept(request, [](const error_code& ec) { EXPECT_FALSE(ec); });
+  connection.io.run();
+  connection.io.restart();
+  std::string response(1024, '\0');
+  response.resize(connection.sender.read_some(net::buffer(response)));
+  ASSERT_NE(response.find("101"), std::string::npos) << response;
+
+  // Two messages and a pong in one write, as a client may send them.
+  net::write(connection.sender, net::buffer(MaskedFrame(0x1, "first") + MaskedFrame(0xA, "") +
+                                            MaskedFrame(0x1, "second")));
+  boost::beast::flat_buffer message;
+  ws.async_read(message, [](const error_code& ec, size_t) { EXPECT_FALSE(ec); });
+  connection.io.run();
+  connection.io.restart();
+  EXPECT_EQ(boost::beast::buffers_to_string(message.data()), "first");
+  EXPECT_TRUE(ws.next_layer().at_frame_boundary());
+  // The rest is still in the socket, not in Beast's buffer: waiting for the
+  // socket to become readable would see it.
+  EXPECT_EQ(ws.next_layer().next_layer().available(),
+            MaskedFrame(0xA, "").size() + MaskedFrame(0x1, "second").size());
+
+  EXPECT_TRUE(ws.next_layer().TakePong());
+  EXPECT_FALSE(ws.next_layer().TakePong()) << "the next frame is a text frame";
+  message.clear();
+  ws.async_read(message, [](const error_code& ec, size_t) { EXPECT_FALSE(ec); });
+  connection.io.run();
+  EXPECT_EQ(boost::beast::buffers_to_string(message.data()), "second");
+  EXPECT_TRUE(ws.next_layer().at_frame_boundary());
 }
 
 }  // namespace

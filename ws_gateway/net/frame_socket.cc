@@ -28,14 +28,16 @@ void FrameSocket::GatherQueue(const std::vector<Chunk>& chunks, const std::strin
 }
 
 bool FrameSocket::WriteNow() {
-  iovecs_.clear();
+  // One gather list per io thread, not per connection: it is used only here.
+  thread_local std::vector<iovec> iovecs;
+  iovecs.clear();
   for (const Chunk& chunk : queue_) {
-    if (iovecs_.size() == kMaxIovecs) break;
-    iovecs_.push_back(iovec{const_cast<char*>(chunk.bytes(copied_)), chunk.size});
+    if (iovecs.size() == kMaxIovecs) break;
+    iovecs.push_back(iovec{const_cast<char*>(chunk.bytes(copied_)), chunk.size});
   }
   msghdr message{};
-  message.msg_iov = iovecs_.data();
-  message.msg_iovlen = iovecs_.size();
+  message.msg_iov = iovecs.data();
+  message.msg_iovlen = iovecs.size();
   ssize_t written;
   do {
     written = ::sendmsg(socket_.native_handle(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -47,14 +49,33 @@ bool FrameSocket::WriteNow() {
   }
   DropWritten(static_cast<std::size_t>(written));
   if (!queue_.empty()) return false;
+  // Copies are rare (Beast's handshake response, pongs, close; batch headers
+  // fit in the string itself): an idle connection keeps no buffer for them.
   copied_.clear();
+  copied_.shrink_to_fit();
   // Beast's writes must not complete inside their initiating call.
   for (Waiter& waiter : waiters_) {
     net::post(get_executor(), boost::beast::bind_front_handler(std::move(waiter.completion),
                                                                error_code(), waiter.size));
   }
-  waiters_.clear();
+  std::vector<Waiter>().swap(waiters_);
+  if (queue_.capacity() > kKeptChunks) std::vector<Chunk>().swap(queue_);
   return true;
+}
+
+bool FrameSocket::TakePong() {
+  if (!frames_read_.AtBoundary()) return false;
+  // The largest pong: 2 header bytes, the 4-byte mask, 125 payload bytes.
+  unsigned char frame[2 + 4 + 125];
+  const ssize_t peeked = ::recv(socket_.native_handle(), frame, sizeof frame, MSG_PEEK | MSG_DONTWAIT);
+  // FIN + opcode 0xA, masked, a payload of at most 125 bytes, all of it here.
+  if (peeked < 2 || frame[0] != 0x8a || (frame[1] & 0x80) == 0) return false;
+  const size_t size = 2 + 4 + (frame[1] & 0x7f);
+  if ((frame[1] & 0x7f) > 125 || static_cast<size_t>(peeked) < size) return false;
+  const ssize_t taken = ::recv(socket_.native_handle(), frame, size, MSG_DONTWAIT);
+  if (taken <= 0) return false;
+  frames_read_.Consumed(absl::string_view(reinterpret_cast<const char*>(frame), static_cast<size_t>(taken)));
+  return frames_read_.AtBoundary();
 }
 
 void FrameSocket::DropWritten(std::size_t bytes) {
@@ -123,8 +144,6 @@ void FrameSocket::ReleaseMemory() {
   }
   queue_.shrink_to_fit();
   copied_.shrink_to_fit();
-  iovecs_.clear();
-  iovecs_.shrink_to_fit();
 }
 
 void FrameSocket::CountWrite(const Chunk* chunks, std::size_t count, std::size_t bytes) {

@@ -19,8 +19,10 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/buffers_prefix.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 
+#include "core/client_frame_boundary.h"
 #include "core/frame.h"
 #include "net/gateway_metrics.h"
 
@@ -37,7 +39,9 @@ using boost::system::error_code;
 //    pre-encoded bytes: no per-client copy;
 //  - Beast's own writes (handshake response, pong, close) arrive through
 //    async_write_some, are copied (they are tiny and rare) and keep their order.
-// Reads pass straight through, so Beast still parses frames and answers pings.
+// Reads pass through frame by frame (never past the end of the client's
+// current frame), so Beast still parses frames and answers pings, and between
+// messages nothing is left in Beast's buffer (see Session::Read).
 class FrameSocket {
  public:
   using executor_type = tcp::socket::executor_type;
@@ -60,8 +64,25 @@ class FrameSocket {
 
   template <typename MutableBuffers, typename Handler>
   auto async_read_some(const MutableBuffers& buffers, Handler&& handler) {
-    return socket_.async_read_some(buffers, std::forward<Handler>(handler));
+    return net::async_initiate<Handler, void(error_code, std::size_t)>(
+        [this](auto completion, const MutableBuffers& into) {
+          const auto limited = boost::beast::buffers_prefix(frames_read_.ReadLimit(), into);
+          socket_.async_read_some(limited, [this, limited, completion = std::move(completion)](
+                                               const error_code& ec, std::size_t bytes) mutable {
+            for (const net::const_buffer read : boost::beast::buffers_prefix(bytes, limited)) {
+              frames_read_.Consumed(absl::string_view(static_cast<const char*>(read.data()), read.size()));
+            }
+            std::move(completion)(ec, bytes);
+          });
+        },
+        handler, buffers);
   }
+  // True between the client's frames: Beast holds none of its bytes unread.
+  bool at_frame_boundary() const { return frames_read_.AtBoundary(); }
+  // Reads a pong the client sent between messages without starting a Beast
+  // read (which would hold a read buffer until the next message). False,
+  // reading nothing, when the next frame is anything else or not all in.
+  bool TakePong();
 
   template <typename ConstBuffers, typename Handler>
   auto async_write_some(const ConstBuffers& buffers, Handler&& handler) {
@@ -145,8 +166,11 @@ class FrameSocket {
 
   // The most buffers one sendmsg takes (IOV_MAX on Linux).
   static constexpr std::size_t kMaxIovecs = 1024;
+  // Queue capacity kept between writes; a larger one (after a burst) is given back.
+  static constexpr std::size_t kKeptChunks = 16;
 
   tcp::socket socket_;
+  ClientFrameBoundary frames_read_;
   std::weak_ptr<void> owner_;
   std::function<void()> on_idle_;
   ShardMetrics* metrics_ = nullptr;
@@ -155,7 +179,6 @@ class FrameSocket {
   std::string copied_, copied_in_flight_;
   std::vector<Waiter> waiters_, waiters_in_flight_;
   std::vector<net::const_buffer> gather_;
-  std::vector<iovec> iovecs_;
   std::size_t queued_bytes_ = 0;     // in queue_
   std::size_t in_flight_bytes_ = 0;  // in in_flight_, until the write completes
   bool writing_ = false;

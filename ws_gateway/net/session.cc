@@ -27,8 +27,6 @@ constexpr size_t kMaxWritesPerPump = 4;
 constexpr size_t kMaxQueuedChunks = 1024;
 // A reply this large leaves buffers worth giving back once it is written.
 constexpr size_t kLargeReplyBytes = 64 << 10;
-// Read buffer capacity kept after a larger message (max_message_bytes may be up to 1 MiB).
-constexpr size_t kReadBufferKeep = 16 << 10;
 // Room for a history reply's own JSON around the prices it splices.
 constexpr size_t kHistoryEnvelopeBytes = 64;
 // Recent prices per symbol sent on subscribe when the client does not say.
@@ -367,6 +365,28 @@ void Session::Conflate(bool announce) {
 }
 
 void Session::Read() {
+  FrameSocket& socket = ws_.next_layer();
+  if (!socket.at_frame_boundary()) {
+    ReadMessage();
+    return;
+  }
+  // Between messages Beast holds none of the client's bytes, so an idle
+  // client costs a readiness wait only: no Beast read and no read buffer
+  // until it sends something. Pongs (the answer to our keep-alive pings)
+  // are taken here, so answering them does not leave a read behind either.
+  socket.next_layer().async_wait(tcp::socket::wait_read, [self = shared_from_this()](const error_code& ec) {
+    if (ec) {
+      self->OnRead(ec, 0);
+    } else if (!self->closing_ && self->ws_.next_layer().TakePong()) {
+      self->OnControlFrame(websocket::frame_type::pong);
+      self->Read();
+    } else {
+      self->ReadMessage();
+    }
+  });
+}
+
+void Session::ReadMessage() {
   ws_.async_read(read_buffer_, [self = shared_from_this()](const error_code& ec, std::size_t bytes) {
     self->OnRead(ec, bytes);
   });
@@ -392,7 +412,7 @@ void Session::OnRead(const error_code& ec, std::size_t bytes) {
   const auto data = read_buffer_.cdata();
   HandleText(absl::string_view(static_cast<const char*>(data.data()), data.size()));
   read_buffer_.consume(bytes);
-  if (read_buffer_.capacity() > kReadBufferKeep) read_buffer_.shrink_to_fit();
+  read_buffer_.shrink_to_fit();  // empty: nothing held while the client is quiet
   Read();
 }
 

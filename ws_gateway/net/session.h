@@ -49,7 +49,9 @@ class Session : public ShardClient, public std::enable_shared_from_this<Session>
  private:
   void OnAccept(const error_code& ec);
   void SendInitial();
+  // Waits for the client to send something, then reads a message.
   void Read();
+  void ReadMessage();
   void OnRead(const error_code& ec, std::size_t bytes);
   void HandleText(absl::string_view text);
   void Send(std::string message);
