@@ -235,7 +235,15 @@ size_t PostgresSource::Sequence(pqxx::connection_base& conn) {
   pqxx::work tx(conn, "sequencer");
   // Not waiting for the lock: when another replica holds it, that replica's
   // commit notifies us, and the safety poll covers a replica dying mid-way.
-  if (!tx.exec1(absl::StrCat("SELECT pg_try_advisory_xact_lock(", kSequencerLockKey, ")"))[0]
+  // No bitmap scans in this transaction: with stale statistics (a backlog
+  // grows faster than autovacuum analyzes) the planner fetched *every*
+  // unsequenced row through a bitmap scan and sorted them all to take the
+  // first batch, so each batch got slower as the backlog grew and the source
+  // fell further behind (EXPLAIN ANALYZE, 282k rows behind: 300 ms for the
+  // pending rows of one 5,000-row batch, 10 ms by the partial index in id
+  // order). docs/benchmarks.md, scenario 7.
+  if (!tx.exec1(absl::StrCat("SELECT pg_try_advisory_xact_lock(", kSequencerLockKey,
+                             "), set_config('enable_bitmapscan', 'off', true)"))[0]
            .as<bool>()) {
     return 0;
   }
