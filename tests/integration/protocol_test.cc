@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "support/raw_http.h"
 #include "support/system.h"
 #include "support/ws_client.h"
 
@@ -88,6 +89,47 @@ TEST(ProtocolTest, ControlMessageFloodClosesWith1008) {
   while (client.Read(seconds(5))) {
   }
   EXPECT_EQ(client.close_code(), 1008);
+}
+
+// A masked client text frame (zero mask key: the payload goes as is).
+std::string ClientTextFrame(const std::string& payload) {
+  return std::string{'\x81', static_cast<char>(0x80 | payload.size())} + std::string(4, '\0') + payload;
+}
+
+size_t Count(const std::string& text, const std::string& what) {
+  size_t count = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++count;
+  return count;
+}
+
+TEST(ProtocolTest, MessagesArrivingTogetherAreAllAnsweredWhileTheClientThenStaysSilent) {
+  // Between messages the gateway holds no read; messages that arrive in one
+  // segment, before and after the handshake completes, must still all be read.
+  System system({.rate = 1});
+  WaitReady(system);
+  RawConnection client(system.gateway_port());
+  ASSERT_TRUE(client.Send(UpgradeRequest(system.gateway_port(), "/ws?protocol=v1&symbols=NONE")));
+  ASSERT_NE(client.ReadAll(seconds(5), /*stop_at_head_end=*/true).find(" 101 "), std::string::npos);
+  ASSERT_TRUE(client.Send(ClientTextFrame(R"({"type":"ping","id":"a"})") +
+                          ClientTextFrame(R"({"type":"ping","id":"b"})") +
+                          ClientTextFrame(R"({"type":"ping","id":"c"})")));
+  std::string received;
+  ASSERT_TRUE(Eventually([&] {
+    received += client.ReadAll(milliseconds(200));
+    return Count(received, R"("type":"pong")") >= 3;
+  }, seconds(10))) << received;
+
+  // A pong (taken without Beast) with a message behind it, after a quiet
+  // spell: nothing else will wake the connection, so the message must be
+  // found behind the pong.
+  std::this_thread::sleep_for(milliseconds(300));
+  ASSERT_TRUE(client.Send(std::string{'\x8a', '\x80'} + std::string(4, '\0') +
+                          ClientTextFrame(R"({"type":"ping","id":"d"})")));
+  received.clear();
+  EXPECT_TRUE(Eventually([&] {
+    received += client.ReadAll(milliseconds(200));
+    return received.find(R"("id":"d")") != std::string::npos;
+  }, seconds(5))) << "the message behind the pong was not read: " << received;
 }
 
 TEST(ProtocolTest, BadConnectParametersAreRefusedWithHttp400AndAReason) {

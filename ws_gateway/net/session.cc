@@ -371,10 +371,14 @@ void Session::Read() {
     return;
   }
   // Between messages Beast holds none of the client's bytes, so an idle
-  // client costs a readiness wait only: no Beast read and no read buffer
-  // until it sends something. Pongs (the answer to our keep-alive pings)
+  // client costs a one-byte peek only: no Beast read and no read buffer
+  // until it sends something. (A peek, not async_wait: Asio tries a receive
+  // at once, so bytes or an EOF already there are seen without waiting for
+  // another readiness event.) Pongs, the answer to our keep-alive pings,
   // are taken here, so answering them does not leave a read behind either.
-  socket.next_layer().async_wait(tcp::socket::wait_read, [self = shared_from_this()](const error_code& ec) {
+  thread_local char peeked;
+  socket.next_layer().async_receive(net::buffer(&peeked, 1), tcp::socket::message_peek,
+                                    [self = shared_from_this()](const error_code& ec, std::size_t) {
     if (ec) {
       self->OnRead(ec, 0);
     } else if (!self->closing_ && self->ws_.next_layer().TakePong()) {
