@@ -86,6 +86,21 @@ struct Gateway::Parts {
   std::atomic<uint64_t> last_seq{0};
 };
 
+namespace {
+
+bool TokenAuthOn(const GatewayConfig& config) {
+  return !config.jwt_hs256_secret_files.empty() || !config.jwt_public_key_files.empty();
+}
+
+absl::StatusOr<std::shared_ptr<const TokenVerifier>> LoadVerifier(const GatewayConfig& config) {
+  std::vector<KeyFile> secrets, public_keys;
+  for (const std::string& spec : config.jwt_hs256_secret_files) secrets.push_back(KeyFile::Parse(spec));
+  for (const std::string& spec : config.jwt_public_key_files) public_keys.push_back(KeyFile::Parse(spec));
+  return TokenVerifier::FromFiles(secrets, public_keys, {.audience = config.jwt_audience, .issuer = config.jwt_issuer});
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& config) {
   if (absl::Status status = Validate(config); !status.ok()) return status;
   // A dashboard directory without its page is a mistake to catch at start, not at the first browser.
@@ -104,6 +119,12 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& con
           {.max_request_line_bytes = config.max_request_line_bytes, .max_header_count = config.max_header_count},
           *std::move(origins)),
   });
+  if (TokenAuthOn(config)) {
+    absl::StatusOr<std::shared_ptr<const TokenVerifier>> verifier = LoadVerifier(config);
+    if (!verifier.ok()) return absl::InvalidArgumentError(absl::StrCat("token keys: ", verifier.status().message()));
+    spdlog::info("token auth on: {} key(s); WebSocket, /stats and /api/ need a token", (*verifier)->key_count());
+    parts->front_door->chain.tokens().SetVerifier(*std::move(verifier));
+  }
   Parts* p = parts.get();
   for (int i = 0; i < config.threads; ++i) {
     parts->shards.push_back(std::make_unique<Shard>(i, parts->config, parts->counters, *parts->front_door,
@@ -141,6 +162,18 @@ Gateway::~Gateway() {
 
 int Gateway::port() const { return parts_->listener->port(); }
 
+absl::Status Gateway::Reload() {
+  if (!TokenAuthOn(parts_->config)) return absl::OkStatus();
+  absl::StatusOr<std::shared_ptr<const TokenVerifier>> verifier = LoadVerifier(parts_->config);
+  if (!verifier.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("token keys not reloaded, the previous ones stay in use: ", verifier.status().message()));
+  }
+  spdlog::info("token keys reloaded: {} key(s)", (*verifier)->key_count());
+  parts_->front_door->chain.tokens().SetVerifier(*std::move(verifier));
+  return absl::OkStatus();
+}
+
 void Gateway::Drain() {
   if (parts_->drained) return;
   parts_->drained = true;
@@ -173,7 +206,10 @@ absl::Status RunGateway(const GatewayConfig& config) {
                config.max_connections);
   absl::StatusOr<std::unique_ptr<Gateway>> gateway = Gateway::Start(config);
   if (!gateway.ok()) return gateway.status();
-  spdlog::info("received {}, shutting down", stop_signals.Wait());
+  const char* signal_name = stop_signals.Wait([&gateway] {
+    if (absl::Status status = (*gateway)->Reload(); !status.ok()) spdlog::error("reload failed: {}", status.message());
+  });
+  spdlog::info("received {}, shutting down", signal_name);
   (*gateway)->Drain();
   return absl::OkStatus();
 }

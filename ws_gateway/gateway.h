@@ -15,6 +15,9 @@ class Gateway {
   ~Gateway();
 
   int port() const;
+  // Re-reads the token keys (and TLS certificate); on error keeps the ones in
+  // use. Connected clients are untouched. Thread-safe.
+  absl::Status Reload();
   // Stops accepting and the upstream stream, sends close 1001 to every client
   // and waits for them up to --drain_timeout. Idempotent.
   void Drain();

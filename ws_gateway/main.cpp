@@ -61,6 +61,14 @@ ABSL_FLAG(uint64_t, max_client_queue_bytes, 1 << 20,
 ABSL_FLAG(uint64_t, reply_bytes_per_second, 256 << 10,
           "history/snapshot/stats reply bytes a client may request per second (bursts up to max_client_queue_bytes)");
 ABSL_FLAG(uint64_t, max_history_bytes, 256 << 10, "largest history reply; past it each symbol's history is shortened");
+ABSL_FLAG(std::vector<std::string>, jwt_hs256_secret_file, {},
+          "token auth: HS256 secret file(s), [kid=]path, comma-separated; re-read on SIGHUP");
+ABSL_FLAG(std::vector<std::string>, jwt_public_key_file, {},
+          "token auth: RS256/ES256 public key PEM file(s), [kid=]path, comma-separated; re-read on SIGHUP");
+ABSL_FLAG(std::string, jwt_audience, "", "token auth: required \"aud\" (empty = not checked)");
+ABSL_FLAG(std::string, jwt_issuer, "", "token auth: required \"iss\" (empty = not checked)");
+ABSL_FLAG(absl::Duration, jwt_refresh_window, absl::Seconds(30),
+          "token auth: send token_expiring this long before a client's token runs out");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error or off");
 ABSL_FLAG(std::string, log_format, "text", "text or json (one JSON object per line)");
 ABSL_FLAG(bool, access_log, true, "log one line per HTTP request (method, path, status, bytes, duration)");
@@ -140,6 +148,11 @@ int main(int argc, char** argv) {
   config.max_client_queue_bytes = absl::GetFlag(FLAGS_max_client_queue_bytes);
   config.reply_bytes_per_second = absl::GetFlag(FLAGS_reply_bytes_per_second);
   config.max_history_bytes = absl::GetFlag(FLAGS_max_history_bytes);
+  config.jwt_hs256_secret_files = absl::GetFlag(FLAGS_jwt_hs256_secret_file);
+  config.jwt_public_key_files = absl::GetFlag(FLAGS_jwt_public_key_file);
+  config.jwt_audience = absl::GetFlag(FLAGS_jwt_audience);
+  config.jwt_issuer = absl::GetFlag(FLAGS_jwt_issuer);
+  config.jwt_refresh_window = absl::GetFlag(FLAGS_jwt_refresh_window);
   config.upstream_backoff = {absl::GetFlag(FLAGS_upstream_backoff_initial), absl::GetFlag(FLAGS_upstream_backoff_max)};
   config.upstream_stall_timeout = absl::GetFlag(FLAGS_upstream_stall_timeout);
 

@@ -24,13 +24,18 @@ StopSignals::StopSignals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-const char* StopSignals::Wait() {
+const char* StopSignals::Wait(const std::function<void()>& on_reload) {
   const sigset_t set = HandledSet();
   for (;;) {
     int signal_number = 0;
     if (sigwait(&set, &signal_number) != 0) continue;
     if (signal_number == SIGINT) return "SIGINT";
     if (signal_number == SIGTERM) return "SIGTERM";
+    if (on_reload) {
+      spdlog::info("received SIGHUP: reloading keys and certificates");
+      on_reload();
+      continue;
+    }
     spdlog::info("received SIGHUP: nothing to reload (settings are read at start; restart to apply changes)");
   }
 }

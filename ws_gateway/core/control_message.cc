@@ -145,10 +145,17 @@ std::variant<ControlRequest, ControlError> ParseControlMessage(absl::string_view
       }
       request.max_rate = rate->to_number<double>();
     }
+  } else if (type == "refresh") {
+    request.type = ControlRequest::Type::kRefresh;
+    const json::value* token = object->if_contains("token");
+    if (token == nullptr || !token->is_string() || token->get_string().empty()) {
+      return Error("invalid_message", "'refresh' needs a string field 'token'");
+    }
+    request.token = std::string(token->get_string());
   } else {
     return Error("unknown_type",
                  absl::StrCat("unknown message type '", absl::string_view(type.data(), type.size()),
-                              "' (expected ping, stats, subscribe or unsubscribe)"));
+                              "' (expected ping, stats, subscribe, unsubscribe or refresh)"));
   }
   return request;
 }
@@ -218,6 +225,7 @@ absl::string_view ControlRequest::TypeName(Type type) {
     case Type::kStatsText: return "stats_text";
     case Type::kSubscribe: return "subscribe";
     case Type::kUnsubscribe: return "unsubscribe";
+    case Type::kRefresh: return "refresh";
   }
   return "unknown";
 }

@@ -13,8 +13,8 @@ namespace stockfeed::ws_gateway {
 
 // A message a client sent, understood.
 struct ControlRequest {
-  enum class Type { kPing, kStats, kStatsText, kSubscribe, kUnsubscribe };
-  // ping, stats, stats_text, subscribe, unsubscribe (metrics labels).
+  enum class Type { kPing, kStats, kStatsText, kSubscribe, kUnsubscribe, kRefresh };
+  // ping, stats, stats_text, subscribe, unsubscribe, refresh (metrics labels).
   static absl::string_view TypeName(Type type);
   Type type = Type::kPing;
   // subscribe / unsubscribe
@@ -26,6 +26,8 @@ struct ControlRequest {
   std::optional<double> max_rate;
   // ping: echoed back when given, so a client can match replies.
   std::optional<std::string> id;
+  // refresh: the new access token.
+  std::string token;
 };
 
 // A message the gateway could not accept. `code` is one of the documented

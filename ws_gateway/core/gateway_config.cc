@@ -62,7 +62,8 @@ absl::Status Validate(const GatewayConfig& config) {
   for (const auto& [flag, value] : {std::pair{"handshake_timeout", config.handshake_timeout},
                                     std::pair{"idle_timeout", config.idle_timeout},
                                     std::pair{"write_stall_timeout", config.write_stall_timeout},
-                                    std::pair{"drain_timeout", config.drain_timeout}}) {
+                                    std::pair{"drain_timeout", config.drain_timeout},
+                                    std::pair{"jwt_refresh_window", config.jwt_refresh_window}}) {
     if (value <= absl::ZeroDuration() || value > absl::Hours(1)) {
       return absl::InvalidArgumentError(absl::StrCat("--", flag, " must be > 0 and at most 1h"));
     }

@@ -81,6 +81,13 @@ struct GatewayConfig {
   // Pages allowed to connect (exact origins, *.example.com patterns, "*");
   // empty: loopback pages. The gateway's own origin always is.
   std::vector<std::string> allowed_origins;
+  // Token auth (JWT), on when any key file is given: "[kid=]path" each.
+  std::vector<std::string> jwt_hs256_secret_files;
+  std::vector<std::string> jwt_public_key_files;  // RS256 or ES256 (PEM)
+  std::string jwt_audience;  // "aud" must hold it; empty: not checked
+  std::string jwt_issuer;    // "iss" must equal it; empty: not checked
+  // A client hears token_expiring this long before its token runs out.
+  absl::Duration jwt_refresh_window = absl::Seconds(30);
 };
 
 // File descriptors kept for everything but clients: listener, upstream

@@ -94,6 +94,20 @@ std::string EncodeError(absl::string_view code, absl::string_view message) {
   return out;
 }
 
+std::string EncodeTokenExpiring(int64_t expires_in_seconds) {
+  std::string out;
+  JsonWriter json(out);
+  json.BeginObject().String("type", "token_expiring").Int("expires_in", expires_in_seconds).EndObject();
+  return out;
+}
+
+std::string EncodeRefreshed(int64_t expires_in_seconds) {
+  std::string out;
+  JsonWriter json(out);
+  json.BeginObject().String("type", "refreshed").Int("expires_in", expires_in_seconds).EndObject();
+  return out;
+}
+
 std::string EncodeSnapshot(absl::string_view epoch, uint64_t seq,
                            const std::vector<absl::string_view>& prices) {
   std::string out;

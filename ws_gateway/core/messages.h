@@ -45,6 +45,10 @@ std::string EncodeStatus(UpstreamState state, absl::string_view message);
 // {"type":"pong"}, echoing the ping's "id" when it had one.
 std::string EncodePong(const std::optional<std::string>& id);
 std::string EncodeError(absl::string_view code, absl::string_view message);
+// Token auth: {"type":"token_expiring","expires_in":S} before the token runs
+// out, and {"type":"refreshed","expires_in":S} when a refresh was accepted.
+std::string EncodeTokenExpiring(int64_t expires_in_seconds);
+std::string EncodeRefreshed(int64_t expires_in_seconds);
 
 // {"type":"snapshot","epoch":…,"seq":…,"prices":[…]} from encoded price objects.
 std::string EncodeSnapshot(absl::string_view epoch, uint64_t seq,

@@ -34,6 +34,7 @@ class Subscription {
   // Sorted names; {"*"} for all.
   std::vector<std::string> SymbolList() const;
   std::vector<std::string> SourceList() const;
+  bool all_sources() const { return all_sources_; }
 
  private:
   bool all_symbols_ = true;

@@ -135,12 +135,13 @@ void HttpSession::OnRead(const error_code& ec) {
     }
     return;
   }
-  if (std::optional<Rejection> rejection = shard_.front_door().chain.Check(HeadOf(parser_->get()))) {
+  std::variant<Admission, Rejection> admission = shard_.front_door().chain.Admit(HeadOf(parser_->get()), absl::Now());
+  if (const Rejection* rejection = std::get_if<Rejection>(&admission)) {
     Refuse(*rejection);
     return;
   }
   if (boost::beast::websocket::is_upgrade(parser_->get())) {
-    Upgrade();
+    Upgrade(std::get<Admission>(std::move(admission)));
     return;
   }
   if (StartEventStream(shard_, stream_, slot_, parser_->get(), peer_)) return;
@@ -159,7 +160,7 @@ void HttpSession::OnRead(const error_code& ec) {
                             });
 }
 
-void HttpSession::Upgrade() {
+void HttpSession::Upgrade(Admission admission) {
   auto request = parser_->release();
   const absl::string_view target(request.target().data(), request.target().size());
   const auto reject = [&](absl::string_view reason, http::status status, std::string body) {
@@ -188,11 +189,17 @@ void HttpSession::Upgrade() {
     reject("bad_request", http::status::bad_request, EncodeError(error->code, error->message));
     return;
   }
+  ConnectParams connect = std::get<ConnectParams>(std::move(params));
+  SessionAuth auth;
+  if (admission.claims) {
+    auth.refused_symbols = RestrictSymbols(*admission.claims, connect.symbols);
+    auth.claims = std::move(admission.claims);
+  }
   stream_.expires_never();
   // The 101 and everything after it belong to the WebSocket session.
   LogAccess(peer_, "GET", target, 101, 0, std::chrono::steady_clock::duration::zero());
-  auto session = std::make_shared<Session>(shard_, stream_.release_socket(), std::move(slot_),
-                                           std::get<ConnectParams>(std::move(params)), peer_);
+  auto session = std::make_shared<Session>(shard_, stream_.release_socket(), std::move(slot_), std::move(connect),
+                                           peer_, std::move(auth));
   session->Start(std::move(request));
 }
 
@@ -208,6 +215,7 @@ void HttpSession::Refuse(const Rejection& rejection) {
   response.set(http::field::server, "stockfeed-ws-gateway");
   response.set(http::field::content_type, "application/json");
   response.set(http::field::cache_control, "no-store");
+  if (rejection.status == 401) response.set(http::field::www_authenticate, "Bearer");
   response.body() = EncodeError(rejection.code, rejection.message) + "\n";
   response.keep_alive(false);
   response.prepare_payload();

@@ -8,6 +8,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "core/admission.h"
 #include "core/connection_gate.h"
 #include "core/request_head.h"
 #include "frame_socket.h"
@@ -28,7 +29,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
  private:
   void Read();
   void OnRead(const error_code& ec);
-  void Upgrade();
+  void Upgrade(Admission admission);
   void Refuse(const Rejection& rejection);
   void OnWritten(const error_code& ec, bool keep_alive);
 

@@ -6,6 +6,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/ascii.h"
+#include "absl/algorithm/container.h"
 #include "core/deflate.h"
 #include "core/messages.h"
 #include "shard.h"
@@ -45,12 +49,13 @@ bool Expected(const error_code& ec) {
 }  // namespace
 
 Session::Session(Shard& shard, tcp::socket socket, ConnectionGate::Slot slot, ConnectParams params,
-                 std::string peer)
+                 std::string peer, SessionAuth auth)
     : shard_(shard),
       connection_slot_(std::move(slot)),
       ws_(std::move(socket)),
       peer_(std::move(peer)),
       params_(std::move(params)),
+      auth_(std::move(auth)),
       subscription_(params_.symbols, params_.sources),
       control_limiter_(shard.config().control_rate, shard.config().control_burst),
       reply_limiter_(static_cast<double>(shard.config().reply_bytes_per_second),
@@ -97,9 +102,17 @@ void Session::Start(boost::beast::http::request<boost::beast::http::string_body>
     deflate.server_max_window_bits = kDeflateWindowBits;
     ws_.set_option(deflate);
   }
+  // A browser that sends its token as a subprotocol ("bearer.<token>") must
+  // get one of its offered protocols back: "stockfeed", never the token.
+  const auto protocols = request.find(boost::beast::http::field::sec_websocket_protocol);
+  const bool offered_stockfeed =
+      protocols != request.end() &&
+      absl::c_any_of(absl::StrSplit(absl::string_view(protocols->value().data(), protocols->value().size()), ','),
+                     [](absl::string_view entry) { return absl::StripAsciiWhitespace(entry) == "stockfeed"; });
   // Beast has negotiated the extensions when it calls the decorator.
-  ws_.set_option(websocket::stream_base::decorator([this](websocket::response_type& response) {
+  ws_.set_option(websocket::stream_base::decorator([this, offered_stockfeed](websocket::response_type& response) {
     response.set(boost::beast::http::field::server, "stockfeed-ws-gateway");
+    if (offered_stockfeed) response.set(boost::beast::http::field::sec_websocket_protocol, "stockfeed");
     const auto extensions = response.find(boost::beast::http::field::sec_websocket_extensions);
     deflate_ = extensions != response.end() &&
                absl::StrContains(absl::string_view(extensions->value().data(), extensions->value().size()),
@@ -121,9 +134,11 @@ void Session::OnAccept(const error_code& ec) {
   shard_.Add(this);
   ++shard_.counters().total_connections;
   const uint64_t active = ++shard_.counters().active_connections;
-  spdlog::info("client connected: peer={} protocol={} active={}", peer_,
-               params_.rich ? "v1" : "workshop", active);
+  spdlog::info("client connected: peer={} protocol={} sub={} active={}", peer_, params_.rich ? "v1" : "workshop",
+               auth_.claims ? auth_.claims->subject : "-", active);
   SendInitial();
+  SendForbidden(auth_.refused_symbols);
+  auth_.refused_symbols.clear();
   Read();
   Pump();
 }
@@ -450,12 +465,19 @@ void Session::HandleText(absl::string_view text) {
       }
       return;
     }
+    case ControlRequest::Type::kRefresh:
+      Refresh(request.token);
+      return;
     case ControlRequest::Type::kSubscribe:
     case ControlRequest::Type::kUnsubscribe:
       break;
   }
   // A client that manages subscriptions speaks the rich protocol.
   params_.rich = true;
+  if (request.type == ControlRequest::Type::kSubscribe && auth_.claims) {
+    // What the token does not allow is refused; the rest of the request applies.
+    SendForbidden(RestrictSymbols(*auth_.claims, request.symbols));
+  }
   const Subscription before = subscription_;
   std::optional<ControlError> error =
       request.type == ControlRequest::Type::kSubscribe
@@ -533,6 +555,53 @@ void Session::CloseForFlood() {
         absl::StrCat("too many messages (limit ", shard_.config().control_rate, "/s)"));
 }
 
+void Session::SendForbidden(const std::vector<std::string>& symbols) {
+  if (symbols.empty()) return;
+  Send(EncodeError("forbidden_symbol",
+                   absl::StrCat("your token does not allow ", absl::StrJoin(symbols, ", "), "; the rest applies")));
+}
+
+void Session::Refresh(absl::string_view token) {
+  if (!auth_.claims) {
+    Send(EncodeError("invalid_message", "this connection needs no token"));
+    return;
+  }
+  absl::StatusOr<TokenClaims> claims = shard_.front_door().chain.tokens().Verify(token, absl::Now());
+  if (claims.ok() && claims->subject != auth_.claims->subject) {
+    claims = absl::UnauthenticatedError("token is for another subject");
+  }
+  if (!claims.ok()) {
+    Send(EncodeError("invalid_token", claims.status().message()));
+    return;
+  }
+  auth_.claims = *std::move(claims);
+  expiry_announced_ = false;
+  if (!auth_.claims->AllowsAllSymbols()) {
+    // A narrower token narrows what this client already receives.
+    std::vector<std::string> current = subscription_.SymbolList();
+    RestrictSymbols(*auth_.claims, current);
+    subscription_ = Subscription(current, subscription_.all_sources() ? std::nullopt
+                                                                      : std::optional(subscription_.SourceList()));
+  }
+  Send(EncodeRefreshed(absl::ToInt64Seconds(auth_.claims->expires - absl::Now())));
+  spdlog::info("client refreshed its token: peer={} sub={}", peer_, auth_.claims->subject);
+}
+
+void Session::CheckToken() {
+  if (!auth_.claims || closing_) return;
+  const absl::Time now = absl::Now();
+  if (now >= auth_.claims->expires) {
+    spdlog::info("closing client: peer={} sub={} reason=token expired", peer_, auth_.claims->subject);
+    Close(static_cast<websocket::close_code>(4001), "token expired");
+    return;
+  }
+  const absl::Duration left = auth_.claims->expires - now;
+  if (!expiry_announced_ && left <= shard_.config().jwt_refresh_window) {
+    expiry_announced_ = true;
+    Send(EncodeTokenExpiring(absl::ToInt64Seconds(left)));
+  }
+}
+
 void Session::HeardFromClient() {
   last_heard_ = std::chrono::steady_clock::now();
   ping_outstanding_ = false;
@@ -552,6 +621,7 @@ void Session::CheckTimeouts(std::chrono::steady_clock::time_point now) {
     Abort("close handshake not completed within --handshake_timeout", "close_timeout");
     return;
   }
+  CheckToken();
   const auto silent = now - last_heard_;
   if (silent >= ToChrono(config.idle_timeout)) {
     Abort("no frame from the client for --idle_timeout", "idle_timeout");

@@ -15,6 +15,7 @@
 #include "core/control_message.h"
 #include "core/rate_limiter.h"
 #include "core/subscription.h"
+#include "core/token_gate.h"
 #include "frame_socket.h"
 #include "shard_client.h"
 
@@ -22,13 +23,22 @@ namespace stockfeed::ws_gateway {
 
 class Shard;
 
+// Who a client is when token auth is on: the token's claims, and the
+// symbols of its connect URL that the token does not allow (answered with
+// forbidden_symbol right after the welcome).
+struct SessionAuth {
+  std::optional<TokenClaims> claims;
+  std::vector<std::string> refused_symbols;
+};
+
 // One WebSocket client. Lives on its shard's thread. Its only position in the
 // feed is `cursor_` (an index into the shard's FeedLog); whenever its socket
 // is idle it takes everything after the cursor that matches its
 // subscription and writes it in one go.
 class Session : public ShardClient, public std::enable_shared_from_this<Session> {
  public:
-  Session(Shard& shard, tcp::socket socket, ConnectionGate::Slot slot, ConnectParams params, std::string peer);
+  Session(Shard& shard, tcp::socket socket, ConnectionGate::Slot slot, ConnectParams params, std::string peer,
+          SessionAuth auth);
   ~Session() override;
 
   // Completes the WebSocket handshake for an upgrade request already read.
@@ -44,6 +54,8 @@ class Session : public ShardClient, public std::enable_shared_from_this<Session>
   }
   // Disconnects a client that stopped reading past --write_stall_timeout or
   // sent nothing for --idle_timeout; pings it at half of that.
+  // Also announces a token's expiry --jwt_refresh_window ahead and closes
+  // with 4001 when it has run out.
   void CheckTimeouts(std::chrono::steady_clock::time_point now) override;
 
  private:
@@ -79,6 +91,9 @@ class Session : public ShardClient, public std::enable_shared_from_this<Session>
   }
   void SendError(const ControlError& error);
   void HeardFromClient();
+  void Refresh(absl::string_view token);
+  void SendForbidden(const std::vector<std::string>& symbols);
+  void CheckToken();
   // The bytes of `frame` for this client: compressed when it negotiated that.
   absl::string_view WireOf(const Frame& frame) const {
     return deflate_ && !frame.deflated_wire().empty() ? frame.deflated_wire() : frame.wire();
@@ -90,6 +105,8 @@ class Session : public ShardClient, public std::enable_shared_from_this<Session>
   boost::beast::flat_buffer read_buffer_;
   const std::string peer_;
   ConnectParams params_;
+  SessionAuth auth_;
+  bool expiry_announced_ = false;
   Subscription subscription_;
   bool open_ = false;
   bool closing_ = false;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <functional>
+
 namespace stockfeed {
 
 // SIGINT and SIGTERM, taken synchronously. Construct it in main() before any
@@ -10,9 +12,9 @@ class StopSignals {
  public:
   StopSignals();
   // Blocks until SIGINT or SIGTERM; returns the signal's name. A SIGHUP in
-  // the meantime is logged and otherwise ignored: every setting is read at
-  // start, so there is nothing to reload yet.
-  const char* Wait();
+  // the meantime runs `on_reload` (keys and certificates are re-read), or is
+  // logged and otherwise ignored when there is nothing to reload.
+  const char* Wait(const std::function<void()>& on_reload = nullptr);
 };
 
 }  // namespace stockfeed

@@ -1,0 +1,94 @@
+#include "token_gate.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+
+namespace stockfeed::ws_gateway {
+namespace {
+
+constexpr absl::string_view kProtocolPrefix = "bearer.";
+
+}  // namespace
+
+std::optional<absl::string_view> ExtractToken(const RequestHead& head) {
+  if (const std::optional<absl::string_view> authorization = head.Field("Authorization")) {
+    const absl::string_view value = absl::StripAsciiWhitespace(*authorization);
+    if (value.size() >= 7 && absl::EqualsIgnoreCase(value.substr(0, 7), "Bearer ")) {
+      return absl::StripAsciiWhitespace(value.substr(7));
+    }
+    return absl::string_view();  // another scheme: present but unusable
+  }
+  if (const std::optional<absl::string_view> protocols = head.Field("Sec-WebSocket-Protocol")) {
+    for (absl::string_view entry : absl::StrSplit(*protocols, ',')) {
+      entry = absl::StripAsciiWhitespace(entry);
+      if (absl::StartsWith(entry, kProtocolPrefix)) return entry.substr(kProtocolPrefix.size());
+    }
+  }
+  const size_t question = head.target.find('?');
+  if (question == absl::string_view::npos) return std::nullopt;
+  for (absl::string_view pair : absl::StrSplit(head.target.substr(question + 1), '&')) {
+    if (absl::StartsWith(pair, "token=")) return pair.substr(6);
+  }
+  return std::nullopt;
+}
+
+bool RequiresToken(const RequestHead& head) {
+  if (head.upgrade) return true;
+  const absl::string_view path = head.Path();
+  if (path == "/healthz" || path == "/readyz" || path == "/metrics") return false;
+  if (path == "/stats" || absl::StartsWith(path, "/api/")) return true;
+  // Static files: the page itself and anything with a file extension.
+  const absl::string_view last = path.substr(path.rfind('/') + 1);
+  return !(path == "/" || absl::StrContains(last, '.'));
+}
+
+std::vector<std::string> RestrictSymbols(const TokenClaims& claims, std::vector<std::string>& symbols) {
+  if (claims.AllowsAllSymbols()) return {};
+  std::vector<std::string> allowed, forbidden;
+  for (std::string& symbol : symbols) {
+    if (symbol == "*") {
+      allowed.insert(allowed.end(), claims.symbols->begin(), claims.symbols->end());
+    } else if (claims.AllowsSymbol(symbol)) {
+      allowed.push_back(std::move(symbol));
+    } else {
+      forbidden.push_back(std::move(symbol));
+    }
+  }
+  symbols = std::move(allowed);
+  return forbidden;
+}
+
+std::vector<std::string> RestrictSymbols(const TokenClaims& claims, std::optional<std::vector<std::string>>& symbols) {
+  if (!symbols) {
+    if (!claims.AllowsAllSymbols()) symbols = *claims.symbols;
+    return {};
+  }
+  return RestrictSymbols(claims, *symbols);
+}
+
+void TokenGate::SetVerifier(std::shared_ptr<const TokenVerifier> verifier) {
+  std::lock_guard lock(mu_);
+  verifier_ = std::move(verifier);
+}
+
+std::shared_ptr<const TokenVerifier> TokenGate::verifier() const {
+  std::lock_guard lock(mu_);
+  return verifier_;
+}
+
+std::variant<std::optional<TokenClaims>, Rejection> TokenGate::Check(const RequestHead& head, absl::Time now) const {
+  const std::shared_ptr<const TokenVerifier> current = verifier();
+  if (!current || !RequiresToken(head)) return std::optional<TokenClaims>();
+  absl::StatusOr<TokenClaims> claims = current->Verify(ExtractToken(head).value_or(""), now);
+  if (!claims.ok()) return Rejection{401, "unauthorized", std::string(claims.status().message())};
+  return std::optional<TokenClaims>(*std::move(claims));
+}
+
+absl::StatusOr<TokenClaims> TokenGate::Verify(absl::string_view token, absl::Time now) const {
+  const std::shared_ptr<const TokenVerifier> current = verifier();
+  if (!current) return absl::FailedPreconditionError("token auth is off");
+  return current->Verify(token, now);
+}
+
+}  // namespace stockfeed::ws_gateway
