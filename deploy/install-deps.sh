@@ -14,6 +14,8 @@ packages=(
   libpqxx-dev postgresql-15
   # logic libraries
   libabsl-dev libspdlog-dev libfmt-dev
+  # security: JWT (libjwt), TLS and key types (OpenSSL); the openssl CLI makes test keys and certificates
+  libjwt-dev libssl-dev openssl
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # browser tests and peer servers for the benchmarks

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -206,9 +207,13 @@ absl::Status RunGateway(const GatewayConfig& config) {
                config.max_connections);
   absl::StatusOr<std::unique_ptr<Gateway>> gateway = Gateway::Start(config);
   if (!gateway.ok()) return gateway.status();
-  const char* signal_name = stop_signals.Wait([&gateway] {
-    if (absl::Status status = (*gateway)->Reload(); !status.ok()) spdlog::error("reload failed: {}", status.message());
-  });
+  std::function<void()> reload;
+  if (TokenAuthOn(config)) {
+    reload = [&gateway] {
+      if (absl::Status status = (*gateway)->Reload(); !status.ok()) spdlog::error("reload failed: {}", status.message());
+    };
+  }
+  const char* signal_name = stop_signals.Wait(reload);
   spdlog::info("received {}, shutting down", signal_name);
   (*gateway)->Drain();
   return absl::OkStatus();
