@@ -135,6 +135,9 @@ absl::StatusOr<std::unique_ptr<PriceServer>> PriceServer::Start(const ServiceCon
   builder.RegisterService(&parts->service);
   // Let clients keep idle streams alive with pings every few seconds, and
   // ping them ourselves so a vanished client is noticed.
+  // Without this gRPC sets SO_REUSEPORT, and a second service started on a
+  // busy port would start anyway and take part of the traffic.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 20'000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10'000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);

@@ -197,5 +197,24 @@ TEST(SlowlorisTest, FiveHundredSlowHeadsAreCutAtTheDeadlineWhileANormalClientGet
   EXPECT_LT(std::chrono::steady_clock::now() - started, seconds(12));
 }
 
+TEST(BusyPortTest, ASecondPriceServiceOrGatewayOnABusyPortExitsNonZeroWithAClearMessage) {
+  System system;
+  ChildProcess service(Binaries::PriceService(), {"--listen=127.0.0.1:" + std::to_string(system.service_port())},
+                       TestOutputDir() + "/second_price_service.log");
+  const std::optional<int> service_exit = service.Wait(seconds(15));
+  ASSERT_TRUE(service_exit) << "a second price_service must not start on a busy port:\n" << service.Log();
+  EXPECT_NE(*service_exit, 0);
+  EXPECT_NE(service.Log().find("cannot listen"), std::string::npos) << service.Log();
+
+  ChildProcess gateway(Binaries::Gateway(),
+                       {"--listen=127.0.0.1:" + std::to_string(system.gateway_port()),
+                        "--web_root=" + Binaries::WebRoot()},
+                       TestOutputDir() + "/second_gateway.log");
+  const std::optional<int> gateway_exit = gateway.Wait(seconds(15));
+  ASSERT_TRUE(gateway_exit) << gateway.Log();
+  EXPECT_NE(*gateway_exit, 0);
+  EXPECT_NE(gateway.Log().find("cannot listen"), std::string::npos) << gateway.Log();
+}
+
 }  // namespace
 }  // namespace stockfeed::testing
