@@ -5,12 +5,14 @@ Deployments and reach their ports, kustomization files exist.
 
 Usage: k8s_manifests_test.py SOURCE_DIR PRICE_SERVICE WS_GATEWAY STOCKFEED_FEEDER
 """
+import base64
 import copy
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import grpc
 import yaml
@@ -207,6 +209,72 @@ def env_value(entry, objects, where):
     return None
 
 
+def mounted_files(where, pod_spec, container, objects, flags, settings, secrets_provided):
+    """{path: content} of the files --*_file settings name ([kid=]path lists). The root
+    filesystem is read-only and holds none: each must be a key of a mounted Secret/ConfigMap."""
+    mounts = {m["mountPath"].rstrip("/"): m["name"] for m in container.get("volumeMounts", [])}
+    volumes = {v["name"]: v for v in pod_spec.get("volumes", [])}
+    files = {}
+    for flag in (f for f in flags if f.endswith("_file") and settings.get(f)):
+        for item in settings[flag].split(","):
+            path = item.split("=", 1)[1] if "=" in item and not item.startswith("/") else item
+            mount = next((m for m in mounts if path.startswith(m + "/")), None)
+            if not check(mount, f"{where}: --{flag} {path} is on no volumeMount"):
+                continue
+            volume = volumes.get(mounts[mount], {})
+            kind, name = (("Secret", volume["secret"]["secretName"]) if "secret" in volume else
+                          ("ConfigMap", volume["configMap"]["name"]) if "configMap" in volume else (None, None))
+            if not check(kind, f"{where}: --{flag} {path}: volume {mounts[mount]} is no Secret or ConfigMap"):
+                continue
+            found = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name]
+            if not found:
+                check(not secrets_provided, f"{where}: --{flag}: {kind} {name} is not in the rendering")
+                continue
+            key = os.path.relpath(path, mount)
+            items = (volume.get("secret") or volume.get("configMap")).get("items")
+            if items:
+                key = next((i["key"] for i in items if i["path"] == key), None)
+            if "stringData" in found[0] and key in found[0]["stringData"]:
+                files[path] = found[0]["stringData"][key]
+            elif key in (found[0].get("data") or {}):
+                value = found[0]["data"][key]
+                files[path] = base64.b64decode(value).decode() if kind == "Secret" else value
+            else:
+                check(False, f"{where}: --{flag} {path}: {kind} {name} has no key {key}")
+    return files
+
+
+def check_starts_with_files(where, binary, program, args, env, files, live):
+    """The program accepts the files as they would be mounted: it starts and listens."""
+    with tempfile.TemporaryDirectory(prefix="stockfeed-mounted-") as root:
+        def relocate(text):
+            for path in files:
+                text = text.replace(path, root + path)
+            return text
+        for path, content in files.items():
+            os.makedirs(os.path.dirname(root + path), exist_ok=True)
+            with open(root + path, "w") as out:
+                out.write(content)
+        port = free_port()
+        overrides = [f"--listen=127.0.0.1:{port}"]
+        if program == "ws_gateway":
+            overrides.append(f"--upstream=127.0.0.1:{live.ports[('price_service', 'listen')]}")
+        if program == "price_service":
+            overrides.append(f"--admin_listen=127.0.0.1:{free_port()}")
+        process = subprocess.Popen([binary, *map(relocate, args), *overrides],
+                                   env={**os.environ, **{k: relocate(v) for k, v in env.items()}},
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            started = wait_until(lambda: port_open(port) or process.poll() is not None, 30) and process.poll() is None
+            output = "" if started else process.communicate(timeout=10)[0]
+            check(started, f"{where}: {program} does not start with its mounted files {sorted(files)}: {output[-2000:]}")
+            print(f"{where}: starts with {', '.join(sorted(files))}")
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=30)
+
+
 def check_container(where, pod_spec, pod_annotations, container, objects, binaries, helps, live, secrets_provided):
     program = container.get("command", [None])[0]
     if not check(program in binaries, f"{where}: command {container.get('command')} is not one of {sorted(binaries)}"):
@@ -242,6 +310,10 @@ def check_container(where, pod_spec, pod_annotations, container, objects, binari
         elif not name.startswith("STOCKFEED_"):
             check(name in used, f"{where}: env {name} is used by no arg")
     settings = {**flags, **settings_from_env(flags, env, where), **flag_values(args)}
+
+    files = mounted_files(where, pod_spec, container, objects, flags, settings, secrets_provided)
+    if files:
+        check_starts_with_files(where, binary, program, args, process_env, files, live)
 
     # Ports: each containerPort is an address flag's port; probes ask what the live process serves there.
     ports = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
