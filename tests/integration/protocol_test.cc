@@ -1,5 +1,6 @@
 // The gateway's protocol for real clients (docs/protocol.md): history,
 // max rate, limits, heartbeats and slow consumers, against the real binaries.
+#include <cctype>
 #include <string>
 #include <thread>
 
@@ -227,6 +228,57 @@ TEST(ProtocolTest, PermessageDeflateIsNegotiatedOnlyWhenEnabledAndDecodes) {
   WsClient no_offer(compressed.gateway_port());
   EXPECT_EQ(no_offer.extensions(), "");
   EXPECT_TRUE(no_offer.ReadUntilType("price"));
+}
+
+// A v1 client that enforces increasing seq within an epoch learns of the
+// new epoch (the simulator restarted, numbering from 1) before its first
+// price: every price before the notice increases and belongs to the old
+// epoch (at most the last seq the gateway had from it, which it logs when it
+// asks to resume), so a new-epoch price slipping ahead of the notice would
+// either go back in seq or pass that last seq.
+TEST(ProtocolTest, ANewEpochIsAnnouncedBeforeItsFirstPrice) {
+  System system({.rate = 1000});
+  WaitReady(system);
+  WsClient client(system.gateway_port(), "/ws?protocol=v1&symbols=AAPL");
+  std::optional<json::object> welcome = client.ReadUntilType("connected");
+  ASSERT_TRUE(welcome);
+  const std::string first_epoch(welcome->at("epoch").as_string());
+  uint64_t last_seq = 0;
+  while (last_seq < 500) {
+    std::optional<json::object> price = client.ReadUntilType("price");
+    ASSERT_TRUE(price);
+    last_seq = Seq(*price);
+  }
+
+  system.KillService();
+  system.StartService();
+  std::optional<std::string> new_epoch;
+  std::vector<uint64_t> before_notice;
+  const auto deadline = std::chrono::steady_clock::now() + seconds(30);
+  while (!new_epoch && std::chrono::steady_clock::now() < deadline) {
+    std::optional<json::value> message = client.ReadJson(seconds(5));
+    if (!message) continue;
+    if (IsType(*message, "epoch")) new_epoch = std::string(message->as_object().at("epoch").as_string());
+    if (IsType(*message, "price")) before_notice.push_back(Seq(message->as_object()));
+  }
+  ASSERT_TRUE(new_epoch) << "no epoch message after the restart";
+  EXPECT_NE(*new_epoch, first_epoch);
+  std::optional<json::object> after = client.ReadUntilType("price", seconds(10));
+  ASSERT_TRUE(after) << "prices must follow the notice";
+
+  const std::string log = system.gateway().Log();
+  const std::string marker = "resume after seq ";
+  const size_t at = log.rfind(marker + "");
+  ASSERT_NE(at, std::string::npos) << log;
+  uint64_t old_last = 0;
+  for (size_t i = at + marker.size(); i < log.size() && std::isdigit(static_cast<unsigned char>(log[i])); ++i) {
+    old_last = old_last * 10 + static_cast<uint64_t>(log[i] - '0');
+  }
+  for (uint64_t seq : before_notice) {
+    EXPECT_GT(seq, last_seq) << "seq went back before the epoch notice";
+    EXPECT_LE(seq, old_last) << "a price of the new epoch came before the epoch notice";
+    last_seq = seq;
+  }
 }
 
 }  // namespace

@@ -24,6 +24,7 @@ uint64_t FeedLog::Append(FramePtr frame) {
 void FeedLog::StartEpoch(std::string epoch) {
   if (epoch == epoch_) return;
   epoch_ = std::move(epoch);
+  epoch_start_ = head_ + 1;
   latest_.clear();
   history_.clear();
   MarkGap();

@@ -37,6 +37,9 @@ class FeedLog {
   uint64_t tail() const { return head_ < capacity_ ? 1 : head_ + 1 - capacity_; }  // oldest held
   const FramePtr& at(uint64_t index) const { return frames_[index % capacity_]; }
   const std::string& epoch() const { return epoch_; }
+  // Index of the first frame of the current epoch (a session passing it
+  // tells its client the numbering restarted).
+  uint64_t epoch_start() const { return epoch_start_; }
   uint64_t last_seq() const { return head_ == 0 ? 0 : at(head_)->seq(); }
 
   // The cursor from which a client that saw everything up to `after_seq` of
@@ -72,6 +75,7 @@ class FeedLog {
   uint64_t head_ = 0;
   uint64_t continuous_from_ = 1;  // first index of the current gap-free run
   std::string epoch_;
+  uint64_t epoch_start_ = 1;
   absl::flat_hash_map<std::pair<std::string, std::string>, IndexedFrame> latest_;
   const size_t history_depth_;
   absl::flat_hash_map<std::string, std::deque<IndexedFrame>> history_;  // per symbol, oldest first

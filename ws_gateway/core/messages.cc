@@ -131,6 +131,17 @@ std::string EncodeResync(absl::string_view reason) {
   return out;
 }
 
+std::string EncodeEpoch(absl::string_view epoch) {
+  std::string out;
+  JsonWriter(out)
+      .BeginObject()
+      .String("type", "epoch")
+      .String("epoch", epoch)
+      .String("message", "the price feed restarted: sequences start again")
+      .EndObject();
+  return out;
+}
+
 std::string EncodeConflated(uint64_t skipped) {
   std::string out;
   JsonWriter(out).BeginObject().String("type", "conflated").Uint("skipped", skipped).EndObject();

@@ -58,6 +58,9 @@ std::string EncodeSnapshot(absl::string_view epoch, uint64_t seq,
 // and a fresh snapshot follows.
 std::string EncodeResumed(uint64_t from_seq);
 std::string EncodeResync(absl::string_view reason);
+// {"type":"epoch","epoch":…}: the feed restarted its numbering; the prices
+// that follow belong to `epoch`, with sequences from 1 again (v1 clients).
+std::string EncodeEpoch(absl::string_view epoch);
 // The client fell behind: `skipped` updates were replaced by latest values.
 std::string EncodeConflated(uint64_t skipped);
 

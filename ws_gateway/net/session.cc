@@ -150,6 +150,7 @@ void Session::SendInitial() {
     return subscription_.Matches(frame.symbol(), frame.source());
   };
   cursor_ = log.head();
+  epoch_announced_ = log.epoch_start();  // the welcome names the epoch
   if (!params_.rich) {
     // The workshop's dashboard expects plain price messages right away. Rich
   // clients always get a snapshot message, even an empty one.
@@ -295,6 +296,7 @@ void Session::Pump() {
     }
     const FeedLog& log = shard_.log();
     if (cursor_ == log.head()) return;
+    AnnounceEpochIfDue();
     if (min_interval_ != std::chrono::steady_clock::duration::zero()) {
       // Rate-limited clients get the latest value of what changed, at most
       // max_rate times a second: they asked for conflation.
@@ -325,7 +327,8 @@ size_t Session::QueueBacklog() {
   // overwrite its slot meanwhile. Frames are per shard, so the reference
   // count is never contended across threads.
   batch_.clear();
-  while (cursor_ < log.head() && batch_.size() < max_frames) {
+  const uint64_t up_to = DeliverableUpTo();
+  while (cursor_ < up_to && batch_.size() < max_frames) {
     const FramePtr& frame = log.at(++cursor_);
     if (subscription_.Matches(frame->symbol(), frame->source())) batch_.push_back(frame);
   }
@@ -369,6 +372,7 @@ void Session::Conflate(bool announce) {
     return subscription_.Matches(frame.symbol(), frame.source());
   });
   cursor_ = log.head();
+  AnnounceEpochIfDue();
   if (announce) {
     ++shard_.counters().conflations;
     spdlog::debug("conflating slow client: peer={} skipped={} sent={}", peer_, skipped, latest.size());
@@ -377,6 +381,18 @@ void Session::Conflate(bool announce) {
   FrameSocket& socket = ws_.next_layer();
   for (const FramePtr& frame : latest) socket.Queue(frame, WireOf(*frame));
   shard_.CountSent(latest.size());
+}
+
+void Session::AnnounceEpochIfDue() {
+  const FeedLog& log = shard_.log();
+  if (epoch_announced_ == log.epoch_start() || cursor_ + 1 < log.epoch_start()) return;
+  epoch_announced_ = log.epoch_start();
+  if (params_.rich) Send(EncodeEpoch(log.epoch()));
+}
+
+uint64_t Session::DeliverableUpTo() const {
+  const FeedLog& log = shard_.log();
+  return epoch_announced_ != log.epoch_start() && log.epoch_start() > cursor_ ? log.epoch_start() - 1 : log.head();
 }
 
 void Session::Read() {

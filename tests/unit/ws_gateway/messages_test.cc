@@ -137,6 +137,8 @@ TEST(MessagesTest, ResumeOutcomes) {
   EXPECT_EQ(EncodeResumed(13), R"({"type":"resumed","from_seq":13})");
   EXPECT_EQ(EncodeResync("epoch_changed"), R"({"type":"resync","reason":"epoch_changed"})");
   EXPECT_EQ(EncodeConflated(4096), R"({"type":"conflated","skipped":4096})");
+  EXPECT_EQ(EncodeEpoch("sim-2"),
+            R"({"type":"epoch","epoch":"sim-2","message":"the price feed restarted: sequences start again"})");
 }
 
 TEST(MessagesTest, HistorySplicesEncodedPrices) {
