@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "core/stored_price.h"
 #include "sources/postgres_connection.h"
 #include "sources/postgres_migrations.h"
 #include "spdlog/spdlog.h"
@@ -101,6 +102,8 @@ PostgresSource::PostgresSource(PriceHub& hub, PostgresSourceOptions options,
       safety_polls_(registry.AddCounter("price_service_postgres_safety_polls_total",
                                         "Reads started by the --poll_interval timer, not by a notification.")),
       rows_read_(registry.AddCounter("price_service_postgres_rows_read_total", "New stock_prices rows read.")),
+      rows_rejected_(registry.AddCounter("price_service_postgres_rows_rejected_total",
+                                         "stock_prices rows skipped: invalid symbol, source or price.")),
       reconnects_(registry.AddCounter("price_service_postgres_reconnects_total",
                                       "Connection attempts that failed or sessions that broke, each followed by a retry.")),
       lag_(registry.AddHistogram("price_service_postgres_lag_seconds",
@@ -221,11 +224,13 @@ void PostgresSource::LoadHistory(pqxx::connection_base& conn, const std::string&
   }
   for (const pqxx::row& row : window) updates.push_back(ToUpdate(row));
   tx.commit();
+  const uint64_t last_seq = updates.empty() ? 0 : updates.back().sequence();
+  DropInvalid(updates);
 
   if (!epoch_.empty()) spdlog::warn("PostgreSQL {}: epoch changed from {} to {}", target_, epoch_, epoch);
   hub_.StartEpoch(epoch);
   epoch_ = epoch;
-  cursor_ = updates.empty() ? 0 : updates.back().sequence();
+  cursor_ = last_seq;
   spdlog::info("loaded {} rows of history (replay window {}) up to seq {}", updates.size(),
                window.size(), cursor_);
   hub_.PublishHistory(std::move(updates));
@@ -271,8 +276,25 @@ size_t PostgresSource::ReadNew(pqxx::connection_base& conn) {
   cursor_ = updates.back().sequence();
   rows_read_.Add(rows.size());
   lag_.Observe(static_cast<double>(absl::ToUnixMicros(absl::Now()) - updates.back().event_time_us()) / 1e6);
-  hub_.Publish(std::move(updates));
+  DropInvalid(updates);
+  if (!updates.empty()) hub_.Publish(std::move(updates));
   return rows.size();
+}
+
+void PostgresSource::DropInvalid(std::vector<v1::PriceUpdate>& updates) {
+  std::erase_if(updates, [this](const v1::PriceUpdate& update) {
+    const absl::Status status = ValidateStoredPrice(update);
+    if (status.ok()) return false;
+    rows_rejected_.Add(1);
+    // Once: a bad writer would otherwise fill the log with one line per row.
+    if (!logged_rejection_) {
+      logged_rejection_ = true;
+      spdlog::warn("stock_prices: skipping seq {}: {}; further invalid rows are skipped silently and counted in "
+                   "price_service_postgres_rows_rejected_total",
+                   update.sequence(), status.message());
+    }
+    return true;
+  });
 }
 
 void PostgresSource::Wait(pqxx::connection_base* conn, absl::Duration timeout) {

@@ -68,6 +68,8 @@ class PostgresSource final : public PriceSource {
   void RunSession(pqxx::connection_base& conn);
   void Resume(pqxx::connection_base& conn);
   void LoadHistory(pqxx::connection_base& conn, const std::string& epoch);
+  // Removes (counts, and logs the first of) rows that fail ValidateStoredPrice.
+  void DropInvalid(std::vector<v1::PriceUpdate>& updates);
   size_t Sequence(pqxx::connection_base& conn);
   size_t ReadNew(pqxx::connection_base& conn);
   // Waits for the socket, the poll interval or Stop. Dispatches notifications.
@@ -83,6 +85,8 @@ class PostgresSource final : public PriceSource {
   metrics::Counter& notifications_;
   metrics::Counter& safety_polls_;
   metrics::Counter& rows_read_;
+  metrics::Counter& rows_rejected_;
+  bool logged_rejection_ = false;  // source thread only
   metrics::Counter& reconnects_;
   // now − inserted_at of the newest row of each read.
   metrics::Histogram& lag_;

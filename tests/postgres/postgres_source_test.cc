@@ -202,6 +202,29 @@ TEST_F(PostgresSourceTest, PlainSqlInsertReachesSubscriber) {
   EXPECT_EQ(SqlValue(url_, "SELECT seq FROM stock_prices WHERE symbol = 'MSFT'"), "2");
 }
 
+// Rows written straight into the table bypass the feeder's checks: the
+// service applies the same ones (common/symbols) and skips what fails, so
+// markup in a symbol never reaches a client.
+TEST_F(PostgresSourceTest, RowsWithInvalidNamesAreSkipped) {
+  StartAndSubscribe();
+  RunSql(url_, "INSERT INTO stock_prices (symbol, price, source, timestamp) "
+               "VALUES ('<img src=x onerror=alert(1)>', 1, 'finnhub', 0)");
+  RunSql(url_, "INSERT INTO stock_prices (symbol, price, source, timestamp) VALUES ('AAPL', 2, 'Bad Source', 0)");
+  RunSql(url_, "INSERT INTO stock_prices (symbol, price, source, timestamp) VALUES ('MSFT', 3, 'finnhub', 0)");
+  const std::vector<v1::PriceUpdate> got = collector_->WaitFor(2, absl::Seconds(3));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].symbol(), "MSFT");
+  EXPECT_EQ(got[0].sequence(), 4u) << "the skipped rows keep their numbers: subscribers see a gap";
+  v1::GetLatestRequest request;
+  v1::GetLatestResponse latest;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub_->GetLatest(&context, request, &latest).ok());
+  for (const v1::PriceUpdate& update : latest.updates()) {
+    EXPECT_EQ(update.symbol().find_first_of("<> "), std::string::npos) << update.symbol();
+    EXPECT_NE(update.source(), "Bad Source");
+  }
+}
+
 TEST_F(PostgresSourceTest, ConcurrentWritersArriveExactlyOnceInOrder) {
   StartAndSubscribe();
   constexpr int kWriters = 8;
