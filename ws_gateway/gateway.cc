@@ -19,6 +19,23 @@
 
 namespace stockfeed::ws_gateway {
 
+namespace {
+
+// What clients are told about the upstream: no addresses, no library text.
+absl::string_view ClientStatusText(UpstreamState state) {
+  switch (state) {
+    case UpstreamState::kConnected:
+      return "receiving prices";
+    case UpstreamState::kReconnecting:
+      return "upstream unavailable, retrying";
+    case UpstreamState::kConnecting:
+      break;
+  }
+  return "connecting to the price service";
+}
+
+}  // namespace
+
 struct Gateway::Parts {
   GatewayConfig config;
   absl::Time started = absl::Now();
@@ -77,7 +94,10 @@ struct Gateway::Parts {
   void OnState(UpstreamState state, const std::string& message) {
     if (state == UpstreamState::kReconnecting) metrics.upstream_reconnects.Add();
     upstream_state.store(state);
-    Broadcast(FeedEvent::Status(state, Frame::Message(EncodeStatus(state, message))));
+    // Clients get a short status; the detail (addresses, gRPC's words) is in
+    // the upstream client's log line only.
+    spdlog::debug("upstream status for clients: {} ({})", UpstreamStateName(state), message);
+    Broadcast(FeedEvent::Status(state, Frame::Message(EncodeStatus(state, ClientStatusText(state)))));
   }
 
   void Broadcast(const FeedEvent& event) {

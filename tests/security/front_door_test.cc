@@ -216,5 +216,19 @@ TEST(BusyPortTest, ASecondPriceServiceOrGatewayOnABusyPortExitsNonZeroWithAClear
   EXPECT_NE(gateway.Log().find("cannot listen"), std::string::npos) << gateway.Log();
 }
 
+TEST(ClientMessagesTest, UpstreamStatusCarriesNoAddressOrLibraryText) {
+  System system;
+  ASSERT_TRUE(WaitUntilReady(system.gateway_port())) << system.gateway().Log();
+  WsClient client(system.gateway_port(), "/ws?protocol=v1");
+  ASSERT_TRUE(client.ReadUntilType("snapshot"));
+  system.KillService();
+  std::optional<boost::json::object> down = client.ReadUntilType("status", seconds(10));
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->at("message"), "upstream unavailable, retrying");
+  // The detail is in the log.
+  EXPECT_TRUE(Eventually([&] { return system.gateway().Log().find("127.0.0.1:" + std::to_string(system.service_port())) !=
+                                      std::string::npos; }, seconds(5)));
+}
+
 }  // namespace
 }  // namespace stockfeed::testing
