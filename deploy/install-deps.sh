@@ -28,6 +28,8 @@ packages=(
   prometheus
   # the load balancer of the multi-node cluster test (and of deploy/haproxy)
   haproxy
+  # time zones for price_service --session_start
+  tzdata
 )
 
 # Node.js may come from another repository (e.g. NodeSource); only pull Debian's when there is none.

@@ -39,6 +39,9 @@ ABSL_FLAG(bool, migrate_only, false,
 ABSL_FLAG(uint64_t, max_filter_names, 1024, "symbols plus sources one Subscribe/GetLatest filter may name");
 ABSL_FLAG(uint64_t, max_receive_message_bytes, 64 << 10, "largest gRPC request message (RESOURCE_EXHAUSTED beyond)");
 ABSL_FLAG(int, max_concurrent_streams, 100, "concurrent gRPC calls per client connection");
+ABSL_FLAG(std::string, session_start, "00:00 UTC",
+          "GetBars: when the trading day starts, 'HH:MM ZONE' (e.g. '09:30 America/New_York'); "
+          "the day change is measured from the first price at or after it");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error or off");
 ABSL_FLAG(std::string, log_format, "text", "text or json (one JSON object per line)");
 ABSL_FLAG(bool, access_log, true, "log one line per HTTP request (method, path, status, bytes, duration)");
@@ -67,7 +70,8 @@ int main(int argc, char** argv) {
   absl::StatusOr<stockfeed::HostPort> listen = stockfeed::ParseHostPort(absl::GetFlag(FLAGS_listen));
   absl::StatusOr<stockfeed::HostPort> admin_listen = stockfeed::ParseHostPort(absl::GetFlag(FLAGS_admin_listen));
   absl::StatusOr<sf::SourceKind> source = sf::ParseSourceKind(absl::GetFlag(FLAGS_source));
-  for (const absl::Status& s : {listen.status(), admin_listen.status(), source.status()}) {
+  absl::StatusOr<sf::SessionStart> session_start = sf::ParseSessionStart(absl::GetFlag(FLAGS_session_start));
+  for (const absl::Status& s : {listen.status(), admin_listen.status(), source.status(), session_start.status()}) {
     if (!s.ok()) {
       std::cerr << "price_service: " << s.message() << "\n";
       return EXIT_FAILURE;
@@ -76,6 +80,7 @@ int main(int argc, char** argv) {
   config.listen = *listen;
   config.admin_listen = *admin_listen;
   config.source = *source;
+  config.session_start = *session_start;
   config.simulator.symbols = stockfeed::SplitNameList(absl::GetFlag(FLAGS_symbols));
   config.simulator.sources = stockfeed::SplitNameList(absl::GetFlag(FLAGS_sources));
   config.simulator.seed = absl::GetFlag(FLAGS_seed);

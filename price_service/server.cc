@@ -13,6 +13,8 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
 #include "pqxx/pqxx"
+#include "sources/bar_source.h"
+#include "sources/postgres_bars.h"
 #include "sources/postgres_connection.h"
 #include "sources/postgres_migrations.h"
 #include "sources/postgres_source.h"
@@ -26,15 +28,17 @@ namespace stockfeed::price_service {
 namespace {
 
 constexpr char kServiceName[] = "stockfeed.v1.PriceFeed";
+// PostgreSQL: bar requests waiting for the database beyond this fail at once.
+constexpr size_t kMaxPendingBarQueries = 64;
 
 // `on_health` reports whether the source can currently deliver (the
 // simulator always can).
 absl::StatusOr<std::unique_ptr<PriceSource>> MakeSource(const ServiceConfig& config, PriceHub& hub,
-                                                        std::function<void(bool)> on_health,
+                                                        BarBook& bars, std::function<void(bool)> on_health,
                                                         metrics::Registry& registry) {
   switch (config.source) {
     case SourceKind::kSimulator:
-      return std::make_unique<SimulatorSource>(hub, config.simulator, config.rate, config.tick);
+      return std::make_unique<SimulatorSource>(hub, bars, config.simulator, config.rate, config.tick);
     case SourceKind::kPostgres:
       return std::make_unique<PostgresSource>(
           hub,
@@ -45,6 +49,13 @@ absl::StatusOr<std::unique_ptr<PriceSource>> MakeSource(const ServiceConfig& con
           std::move(on_health), registry);
   }
   return absl::InternalError("unknown source kind");
+}
+
+std::unique_ptr<BarSource> MakeBarSource(const ServiceConfig& config, const BarBook& book) {
+  if (config.source == SourceKind::kPostgres) {
+    return std::make_unique<PostgresBarSource>(config.database_url, kMaxPendingBarQueries);
+  }
+  return std::make_unique<MemoryBarSource>(book);
 }
 
 // --migrate_only: one attempt, no retries, so scripts see a clear exit status.
@@ -63,8 +74,10 @@ absl::Status MigrateOnly(const ServiceConfig& config) {
 }
 
 void LogConfig(const ServiceConfig& config) {
-  spdlog::info("price_service starting: listen={} source={} replay_capacity={}",
-               config.listen.ToString(), SourceKindName(config.source), config.replay_capacity);
+  spdlog::info("price_service starting: listen={} source={} replay_capacity={} session_start={} {:02}:{:02}",
+               config.listen.ToString(), SourceKindName(config.source), config.replay_capacity,
+               config.session_start.zone_name, config.session_start.minute_of_day / 60,
+               config.session_start.minute_of_day % 60);
   if (config.source == SourceKind::kPostgres) {
     spdlog::info("postgres: database={} poll_interval={} batch={}",
                  DescribeDatabase(config.database_url), absl::FormatDuration(config.poll_interval),
@@ -84,6 +97,8 @@ struct PriceServer::Parts {
   metrics::Registry registry;  // first: everything below registers in it
   ServiceConfig config;
   PriceHub hub;
+  BarBook bar_book;  // simulator mode: filled by the source
+  std::unique_ptr<BarSource> bar_source;
   PriceFeedService service;
   std::unique_ptr<PriceSource> source;
   std::unique_ptr<grpc::Server> server;
@@ -93,7 +108,10 @@ struct PriceServer::Parts {
   std::unique_ptr<AdminServer> admin;  // last: gone before what it reads
 
   explicit Parts(const ServiceConfig& c)
-      : config(c), hub(c.replay_capacity), service(hub, c.stream_batch, c.max_filter_names, registry) {
+      : config(c),
+        hub(c.replay_capacity),
+        bar_source(MakeBarSource(c, bar_book)),
+        service(hub, c.stream_batch, c.max_filter_names, registry, *bar_source, c.session_start) {
     metrics::RegisterProcessMetrics(registry);
     registry.AddCounterFunction("price_service_updates_published_total", "Updates published into the hub.",
                                 [this] { return static_cast<double>(hub.stats().published); });
@@ -124,7 +142,7 @@ absl::StatusOr<std::unique_ptr<PriceServer>> PriceServer::Start(const ServiceCon
   // source->Stop(), while the server exists.
   auto on_health = [raw_parts](bool serving) { raw_parts->SetServing(serving); };
   absl::StatusOr<std::unique_ptr<PriceSource>> source =
-      MakeSource(config, parts->hub, on_health, parts->registry);
+      MakeSource(config, parts->hub, parts->bar_book, on_health, parts->registry);
   if (!source.ok()) return source.status();
   parts->source = *std::move(source);
 
@@ -175,6 +193,8 @@ void PriceServer::Shutdown() {
   if (parts_->server == nullptr) return;
   parts_->source->Stop();
   parts_->serving.store(false);
+  // Pending bar queries finish now (UNAVAILABLE) instead of holding up the shutdown.
+  parts_->bar_source->Stop();
   parts_->server->GetHealthCheckService()->Shutdown();
   parts_->server->Shutdown(absl::ToChronoTime(absl::Now() + parts_->config.shutdown_grace));
   parts_->server->Wait();

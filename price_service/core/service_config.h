@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "bars.h"
 #include "simulator.h"
 #include "stockfeed/common/host_port.h"
 
@@ -44,6 +45,9 @@ struct ServiceConfig {
   size_t postgres_batch = 5000;
   // Apply the database migrations and exit instead of serving.
   bool migrate_only = false;
+
+  // Bars (GetBars): when the trading day starts, for the day change reference.
+  SessionStart session_start{.minute_of_day = 0, .zone = absl::UTCTimeZone(), .zone_name = "UTC"};
 
   absl::Duration shutdown_grace = absl::Seconds(2);
 

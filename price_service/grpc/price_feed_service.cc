@@ -2,10 +2,12 @@
 
 #include <iterator>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "spdlog/spdlog.h"
 #include "stockfeed/common/symbols.h"
 
@@ -148,10 +150,12 @@ class PriceFeedService::SubscribeReactor final : public grpc::ServerWriteReactor
 };
 
 PriceFeedService::PriceFeedService(PriceHub& hub, size_t stream_batch, size_t max_filter_names,
-                                   metrics::Registry& registry)
+                                   metrics::Registry& registry, BarSource& bars, SessionStart session_start)
     : hub_(hub),
       stream_batch_(stream_batch),
       max_filter_names_(max_filter_names),
+      bars_(bars),
+      session_start_(std::move(session_start)),
       updates_sent_(registry.AddCounter("price_service_updates_sent_total", "Updates written to subscriber streams.")),
       drops_announced_(registry.AddCounter(
           "price_service_dropped_updates_announced_total",
@@ -218,6 +222,42 @@ grpc::ServerUnaryReactor* PriceFeedService::ListSymbols(grpc::CallbackServerCont
   for (std::string& source : hub_.Sources()) response->add_sources(std::move(source));
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* PriceFeedService::GetBars(grpc::CallbackServerContext* context,
+                                                    const v1::GetBarsRequest* request,
+                                                    v1::GetBarsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const absl::Time now = absl::Now();
+  absl::StatusOr<BarQuery> query = MakeBarQuery(*request, now);
+  if (!query.ok()) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(query.status().message())));
+    return reactor;
+  }
+  const absl::Time session_start = CurrentSessionStart(session_start_, now);
+  response->set_session_start_us(absl::ToUnixMicros(session_start));
+  response->set_session_time_zone(session_start_.zone_name);
+  // The reactor and response stay valid until Finish; `done` runs exactly once.
+  bars_.GetBars(*query, session_start, [reactor, response](absl::StatusOr<BarSource::Answer> answer) {
+    if (!answer.ok()) {
+      reactor->Finish(grpc::Status(static_cast<grpc::StatusCode>(answer.status().code()),
+                                   std::string(answer.status().message())));
+      return;
+    }
+    response->mutable_bars()->Reserve(static_cast<int>(answer->bars.size()));
+    for (const Bar& bar : answer->bars) {
+      v1::Bar* out = response->add_bars();
+      out->set_start_time_us(bar.start_us);
+      out->set_open(bar.open);
+      out->set_high(bar.high);
+      out->set_low(bar.low);
+      out->set_close(bar.close);
+      out->set_update_count(bar.updates);
+    }
+    response->set_session_open(answer->session_open.value_or(0));
+    reactor->Finish(grpc::Status::OK);
+  });
   return reactor;
 }
 

@@ -26,8 +26,9 @@ std::string NewEpoch() {
 
 }  // namespace
 
-SimulatorSource::SimulatorSource(PriceHub& hub, SimulatorConfig config, double rate, absl::Duration tick)
-    : hub_(hub), simulator_(std::move(config)), rate_(rate), tick_(tick) {}
+SimulatorSource::SimulatorSource(PriceHub& hub, BarBook& bars, SimulatorConfig config, double rate,
+                                 absl::Duration tick)
+    : hub_(hub), bars_(bars), simulator_(std::move(config)), rate_(rate), tick_(tick) {}
 
 SimulatorSource::~SimulatorSource() { Stop(); }
 
@@ -72,6 +73,7 @@ void SimulatorSource::Run() {
         v1::PriceUpdate& update = batch.emplace_back(simulator_.Next(now_us));
         update.set_sequence(++sequence);
       }
+      bars_.Record(batch);
       hub_.Publish(std::move(batch));
       batch = {};
       emitted += count;

@@ -6,6 +6,7 @@
 
 #include "absl/time/time.h"
 
+#include "core/bars.h"
 #include "core/price_hub.h"
 #include "core/simulator.h"
 #include "price_source.h"
@@ -13,11 +14,12 @@
 namespace stockfeed::price_service {
 
 // Drives a PriceSimulator at `rate` updates per second from the real clock and
-// publishes into the hub, numbering updates 1, 2, 3… in a fresh epoch.
+// publishes into the hub, numbering updates 1, 2, 3… in a fresh epoch. Every
+// update also goes into `bars`, which answers GetBars in simulator mode.
 class SimulatorSource final : public PriceSource {
  public:
   // `tick` zero: publish as smoothly as the rate allows (at most every 1 ms).
-  SimulatorSource(PriceHub& hub, SimulatorConfig config, double rate, absl::Duration tick);
+  SimulatorSource(PriceHub& hub, BarBook& bars, SimulatorConfig config, double rate, absl::Duration tick);
   ~SimulatorSource() override;
 
   void Start() override;
@@ -27,6 +29,7 @@ class SimulatorSource final : public PriceSource {
   void Run();
 
   PriceHub& hub_;
+  BarBook& bars_;
   PriceSimulator simulator_;
   const double rate_;
   const absl::Duration tick_;
