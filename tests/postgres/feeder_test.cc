@@ -9,6 +9,7 @@
 #include "feeder/feeder.h"
 #include "gtest/gtest.h"
 #include "postgres_cluster.h"
+#include "sources/postgres_migrations.h"
 
 namespace stockfeed::testing {
 namespace {
@@ -112,7 +113,8 @@ TEST_F(FeederTest, PriceServiceMigrateOnlyExitsZeroTwice) {
       absl::StrCat(STOCKFEED_PRICE_SERVICE, " --migrate_only --database_url=", url_, " --log_level=warn");
   EXPECT_EQ(std::system(command.c_str()), 0);
   EXPECT_EQ(std::system(command.c_str()), 0);
-  EXPECT_EQ(SqlValue(url_, "SELECT count(*) FROM schema_migrations"), "1");
+  EXPECT_EQ(SqlValue(url_, "SELECT count(*) FROM schema_migrations"),
+            std::to_string(price_service::EmbeddedMigrations().size()));
   const std::string bad = absl::StrCat(STOCKFEED_PRICE_SERVICE, " --migrate_only --database_url=",
                                        PostgresEnvironment::cluster().UrlFor("nope"), " 2>/dev/null");
   EXPECT_NE(std::system(bad.c_str()), 0);
