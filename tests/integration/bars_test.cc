@@ -31,7 +31,7 @@ class SimulatorBarsTest : public ::testing::Test {
     service_ = std::make_unique<ChildProcess>(
         Binaries::PriceService(),
         std::vector<std::string>{"--listen=127.0.0.1:" + std::to_string(port_), "--rate=300", "--seed=5",
-                                 "--session_start=00:00 UTC"},
+                                 "--session_start=00:00 UTC", "--admin_listen=127.0.0.1:0"},
         TestOutputDir() + "/price_service.log");
     ASSERT_TRUE(WaitForPort(port_, seconds(10))) << service_->Log();
     stub_ = v1::PriceFeed::NewStub(
