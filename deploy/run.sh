@@ -16,7 +16,7 @@ mode=simulator
 deploy/install-deps.sh
 web/build.sh
 cmake --preset release >/dev/null
-cmake --build --preset release --target price_service ws_gateway stockfeed_feeder
+cmake --build --preset release --target price_service ws_gateway stockfeed_feeder stockfeed_tail
 
 bin=build/release/price_service
 pids=()

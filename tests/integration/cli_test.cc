@@ -54,6 +54,17 @@ TEST(CliTest, HelpListsEachProgramsOwnFlagsWithDefaultsAndExitsZero) {
   EXPECT_NE(service.output.find("default: 127.0.0.1:9464;"), std::string::npos);
 }
 
+TEST(CliTest, HelpOfTheCommandLineToolsListsTheirOwnFlags) {
+  const std::vector<std::pair<std::string, const char*>> tools = {{STOCKFEED_TAIL_PATH, "--state_file ("},
+                                                                  {STOCKFEED_TOKEN_PATH, "--ttl ("}};
+  for (const auto& [binary, flag] : tools) {
+    const Finished run = RunToEnd(binary, {"--help"});
+    EXPECT_EQ(run.exit_code, 0) << binary << "\n" << run.output;
+    EXPECT_NE(run.output.find(flag), std::string::npos) << binary << "\n" << run.output;
+    EXPECT_EQ(run.output.find("No flags matched"), std::string::npos) << binary;
+  }
+}
+
 TEST(CliTest, VersionPrintsVersionAndGitRevision) {
   for (const std::string& binary : {Binaries::Gateway(), Binaries::PriceService()}) {
     const Finished run = RunToEnd(binary, {"--version"});

@@ -9,6 +9,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/time/clock.h"
+#include "stockfeed/common/cli.h"
 #include "stockfeed/common/symbols.h"
 #include "stockfeed/common/token_verifier.h"
 
@@ -23,8 +24,14 @@ ABSL_FLAG(std::string, aud, "", "audience claim");
 ABSL_FLAG(std::string, iss, "", "issuer claim");
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("Mints a stockfeed access token (JWT) and prints it.\n"
-                               "  stockfeed_token --key=secret.key --sub=alice --symbols=AAPL,MSFT --ttl=1h");
+  constexpr char kUsage[] =
+      "Mints a stockfeed access token (JWT) and prints it.\n"
+      "  stockfeed_token --key=secret.key --sub=alice --symbols=AAPL,MSFT --ttl=1h";
+  absl::SetProgramUsageMessage(kUsage);
+  if (absl::Status s = stockfeed::PrepareCommandLine(argc, argv, "stockfeed_token", kUsage); !s.ok()) {
+    std::cerr << "stockfeed_token: " << s.message() << "\n";
+    return EXIT_FAILURE;
+  }
   const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() > 1 || absl::GetFlag(FLAGS_key).empty()) {
     std::cerr << "stockfeed_token: --key is required (see --help)\n";
