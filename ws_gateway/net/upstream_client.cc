@@ -259,6 +259,9 @@ void UpstreamClient::RunAttempt(const std::string& address) {
                       static_cast<int>(attempt.stream_status.error_code()), ")");
     }
     selector_.OnFailure(failure, absl::Now());
+    // A stream that ended before the watch loop saw it ready still counts as
+    // a connection: clients must hear "reconnecting", not a repeated "connecting".
+    if (attempt.connected) ever_connected_ = true;
   }
   spdlog::warn("upstream: {} {} after {} updates: {}", attempt.connected ? "lost" : "cannot reach", address,
                attempt.received.load(), why);
