@@ -54,8 +54,8 @@ ABSL_FLAG(uint64_t, max_header_bytes, 8192, "largest HTTP request head (431 beyo
 ABSL_FLAG(uint64_t, max_request_line_bytes, 4096, "longest HTTP request line (414 beyond)");
 ABSL_FLAG(uint64_t, max_header_count, 64, "most HTTP header fields in a request (431 beyond)");
 ABSL_FLAG(std::vector<std::string>, allowed_origins, {},
-          "pages that may connect: origins (https://host[:port]), patterns (*.example.com) or *; "
-          "empty = loopback pages; the gateway's own origin always may");
+          "pages that may connect: origins (https://host[:port]), patterns (*.example.com), null (pages "
+          "opened from disk) or *; empty = loopback pages and pages from disk; the gateway's own origin always may");
 ABSL_FLAG(uint64_t, max_client_queue_bytes, 1 << 20,
           "output bytes a client may leave unread; a reply past it disconnects the client");
 ABSL_FLAG(uint64_t, reply_bytes_per_second, 256 << 10,

@@ -39,7 +39,8 @@ class FrontDoorTest : public ::testing::Test {
 TEST_F(FrontDoorTest, ForeignOriginIs403WhileOwnLoopbackAndNoOriginUpgrade) {
   const std::string own = "Origin: http://127.0.0.1:" + std::to_string(port()) + "\r\n";
   EXPECT_EQ(UpgradeStatus(port(), "Origin: https://evil.example\r\n"), 403);
-  EXPECT_EQ(UpgradeStatus(port(), "Origin: null\r\n"), 403);
+  // The default admits pages opened from disk (the workshop's dashboard.html).
+  EXPECT_EQ(UpgradeStatus(port(), "Origin: null\r\n"), 101);
   EXPECT_EQ(UpgradeStatus(port(), own), 101);
   EXPECT_EQ(UpgradeStatus(port(), "Origin: http://localhost:5173\r\n"), 101);
   EXPECT_EQ(UpgradeStatus(port(), ""), 101);

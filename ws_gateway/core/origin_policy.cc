@@ -64,10 +64,15 @@ bool IsLoopback(absl::string_view host) {
 absl::StatusOr<OriginPolicy> OriginPolicy::Create(const std::vector<std::string>& allowed) {
   OriginPolicy policy;
   policy.loopback_ = allowed.empty();
+  policy.null_origin_ = allowed.empty();
   for (const std::string& raw : allowed) {
     const absl::string_view entry = absl::StripAsciiWhitespace(raw);
     if (entry == "*") {
       policy.any_ = true;
+      continue;
+    }
+    if (entry == "null") {
+      policy.null_origin_ = true;
       continue;
     }
     Pattern pattern;
@@ -99,8 +104,9 @@ absl::StatusOr<OriginPolicy> OriginPolicy::Create(const std::vector<std::string>
 
 bool OriginPolicy::Allows(absl::string_view origin_text, absl::string_view host) const {
   if (any_) return true;
+  if (absl::StripAsciiWhitespace(origin_text) == "null") return null_origin_;
   const std::optional<Origin> origin = ParseOrigin(origin_text);
-  if (!origin) return false;  // "null" (sandboxed frames, file://) and garbage
+  if (!origin) return false;
   if (const auto own = SplitAuthority(absl::StripAsciiWhitespace(host), DefaultPort(origin->scheme));
       own && own->first == origin->host && own->second == origin->port) {
     return true;

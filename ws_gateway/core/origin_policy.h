@@ -18,9 +18,12 @@ class OriginPolicy {
  public:
   // `allowed`: exact origins ("https://app.example.com", "http://host:8080"),
   // host patterns ("*.example.com", any scheme and port; "https://*.example.com")
-  // or "*" (any page: only sensible together with token auth). Empty: loopback
-  // pages (localhost, 127.0.0.0/8, [::1]) on any port. The gateway's own origin
-  // (the page's host:port is the request's Host) is always allowed.
+  // "null" (pages opened from disk, which browsers send as Origin: null; so do
+  // sandboxed frames of any site) or "*" (any page: only sensible together with
+  // token auth). Empty: loopback pages (localhost, 127.0.0.0/8, [::1]) on any
+  // port and pages from disk, so the workshop's dashboard.html works as shipped.
+  // The gateway's own origin (the page's host:port is the request's Host) is
+  // always allowed.
   static absl::StatusOr<OriginPolicy> Create(const std::vector<std::string>& allowed);
 
   std::optional<Rejection> Check(const RequestHead& head) const;
@@ -36,6 +39,7 @@ class OriginPolicy {
   std::vector<Pattern> patterns_;
   bool any_ = false;
   bool loopback_ = false;
+  bool null_origin_ = false;
 };
 
 }  // namespace stockfeed::ws_gateway

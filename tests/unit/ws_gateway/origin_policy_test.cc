@@ -53,7 +53,9 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"WildcardExcludesSuffixLookalike", {"*.example.com"}, "https://evilexample.com", "gw", false},
         Case{"WildcardWithScheme", {"https://*.example.com"}, "http://a.example.com", "gw", false},
         Case{"Anything", {"*"}, "https://evil.example", "gw", true},
-        Case{"NullOriginRefused", {}, "null", "127.0.0.1:8080", false},
+        Case{"DefaultAllowsPagesFromDisk", {}, "null", "127.0.0.1:8080", true},
+        Case{"ExplicitListRefusesNull", {"https://app.example.com"}, "null", "gw:8080", false},
+        Case{"NullWhenListed", {"https://app.example.com", "null"}, "null", "gw:8080", true},
         Case{"GarbageRefused", {}, "not an origin", "127.0.0.1:8080", false},
         Case{"UserinfoRefused", {}, "http://127.0.0.1@evil.example", "127.0.0.1:8080", false}),
     [](const auto& param_info) { return param_info.param.name; });
