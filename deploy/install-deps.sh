@@ -18,6 +18,8 @@ packages=(
   libjwt-dev libssl-dev openssl
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # the reliability suite: libFuzzer targets are built with Debian's clang (libFuzzer is in libclang-rt)
+  clang libclang-rt-14-dev
   # browser tests and peer servers for the benchmarks
   chromium python3-websockets python3-grpcio python3-protobuf
   # process tools used by the scripts

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <random>
+#include <stdexcept>
 #include <utility>
 
 #include <pqxx/pqxx>
@@ -64,14 +65,16 @@ constexpr char kReadState[] = "SELECT epoch, last_seq FROM feed_state";
 constexpr char kNewEpoch[] =
     "UPDATE feed_state SET epoch = 'pg-' || gen_random_uuid() WHERE epoch = $1";
 
-v1::PriceUpdate ToUpdate(const pqxx::row& row) {
-  v1::PriceUpdate update;
-  update.set_sequence(row[0].as<uint64_t>());
-  update.set_symbol(row[1].as<std::string>());
-  update.set_price(row[2].as<double>());
-  update.set_source(row[3].as<std::string>());
-  update.set_event_time_us(row[4].as<int64_t>());
-  return update;
+// Throws (the session reconnects) only if seq itself is unreadable, which
+// the query rules out; a bad row is decoded with the reason it is skipped.
+StoredPrice Decode(const pqxx::row& row) {
+  const auto text = [&row](int column) -> std::optional<absl::string_view> {
+    if (row[column].is_null()) return std::nullopt;
+    return absl::string_view(row[column].c_str(), row[column].size());
+  };
+  absl::StatusOr<StoredPrice> decoded = DecodeStoredPrice({text(0), text(1), text(2), text(3), text(4)});
+  if (!decoded.ok()) throw std::runtime_error(std::string(decoded.status().message()));
+  return *std::move(decoded);
 }
 
 double Uniform01() {
@@ -213,19 +216,19 @@ void PostgresSource::Resume(pqxx::connection_base& conn) {
 void PostgresSource::LoadHistory(pqxx::connection_base& conn, const std::string& epoch) {
   // One snapshot, so the window and the older rows agree.
   pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(conn, "load_history");
-  std::vector<v1::PriceUpdate> updates;
+  std::vector<StoredPrice> decoded;
   const pqxx::result window = tx.exec_params(kReadWindow, static_cast<int64_t>(options_.replay_capacity));
   if (!window.empty()) {
     // Published first and then pushed out of the replay buffer by the window,
     // these still leave their pair's latest price for snapshots.
     for (const pqxx::row& row : tx.exec_params(kReadOlderLatest, window[0][0].as<int64_t>())) {
-      updates.push_back(ToUpdate(row));
+      decoded.push_back(Decode(row));
     }
   }
-  for (const pqxx::row& row : window) updates.push_back(ToUpdate(row));
+  for (const pqxx::row& row : window) decoded.push_back(Decode(row));
   tx.commit();
-  const uint64_t last_seq = updates.empty() ? 0 : updates.back().sequence();
-  DropInvalid(updates);
+  const uint64_t last_seq = decoded.empty() ? 0 : decoded.back().sequence;
+  std::vector<v1::PriceUpdate> updates = KeepValid(std::move(decoded));
 
   if (!epoch_.empty()) spdlog::warn("PostgreSQL {}: epoch changed from {} to {}", target_, epoch_, epoch);
   hub_.StartEpoch(epoch);
@@ -265,36 +268,40 @@ size_t PostgresSource::ReadNew(pqxx::connection_base& conn) {
       tx.exec_params(kReadNew, static_cast<int64_t>(cursor_), static_cast<int64_t>(options_.batch));
   tx.commit();
   if (rows.empty()) return 0;
-  std::vector<v1::PriceUpdate> updates;
-  updates.reserve(rows.size());
-  for (const pqxx::row& row : rows) updates.push_back(ToUpdate(row));
-  if (updates.front().sequence() != cursor_ + 1) {
+  std::vector<StoredPrice> decoded;
+  decoded.reserve(rows.size());
+  for (const pqxx::row& row : rows) decoded.push_back(Decode(row));
+  if (decoded.front().sequence != cursor_ + 1) {
     // Only possible when rows were deleted; subscribers will see the gap.
-    spdlog::warn("stock_prices: seq {}..{} missing (rows deleted?)", cursor_ + 1,
-                 updates.front().sequence() - 1);
+    spdlog::warn("stock_prices: seq {}..{} missing (rows deleted?)", cursor_ + 1, decoded.front().sequence - 1);
   }
-  cursor_ = updates.back().sequence();
+  cursor_ = decoded.back().sequence;
   rows_read_.Add(rows.size());
+  std::vector<v1::PriceUpdate> updates = KeepValid(std::move(decoded));
+  if (updates.empty()) return rows.size();
   lag_.Observe(static_cast<double>(absl::ToUnixMicros(absl::Now()) - updates.back().event_time_us()) / 1e6);
-  DropInvalid(updates);
-  if (!updates.empty()) hub_.Publish(std::move(updates));
+  hub_.Publish(std::move(updates));
   return rows.size();
 }
 
-void PostgresSource::DropInvalid(std::vector<v1::PriceUpdate>& updates) {
-  std::erase_if(updates, [this](const v1::PriceUpdate& update) {
-    const absl::Status status = ValidateStoredPrice(update);
-    if (status.ok()) return false;
+std::vector<v1::PriceUpdate> PostgresSource::KeepValid(std::vector<StoredPrice> rows) {
+  std::vector<v1::PriceUpdate> updates;
+  updates.reserve(rows.size());
+  for (StoredPrice& row : rows) {
+    if (row.status.ok()) {
+      updates.push_back(std::move(row.update));
+      continue;
+    }
     rows_rejected_.Add(1);
     // Once: a bad writer would otherwise fill the log with one line per row.
     if (!logged_rejection_) {
       logged_rejection_ = true;
       spdlog::warn("stock_prices: skipping seq {}: {}; further invalid rows are skipped silently and counted in "
                    "price_service_postgres_rows_rejected_total",
-                   update.sequence(), status.message());
+                   row.sequence, row.status.message());
     }
-    return true;
-  });
+  }
+  return updates;
 }
 
 void PostgresSource::Wait(pqxx::connection_base* conn, absl::Duration timeout) {

@@ -9,6 +9,7 @@
 
 #include "absl/time/time.h"
 #include "core/price_hub.h"
+#include "core/stored_price.h"
 #include "price_source.h"
 #include "stockfeed/common/backoff.h"
 #include "stockfeed/common/metrics.h"
@@ -68,8 +69,8 @@ class PostgresSource final : public PriceSource {
   void RunSession(pqxx::connection_base& conn);
   void Resume(pqxx::connection_base& conn);
   void LoadHistory(pqxx::connection_base& conn, const std::string& epoch);
-  // Removes (counts, and logs the first of) rows that fail ValidateStoredPrice.
-  void DropInvalid(std::vector<v1::PriceUpdate>& updates);
+  // The rows that may be published; counts, and logs the first of, the rest.
+  std::vector<v1::PriceUpdate> KeepValid(std::vector<StoredPrice> rows);
   size_t Sequence(pqxx::connection_base& conn);
   size_t ReadNew(pqxx::connection_base& conn);
   // Waits for the socket, the poll interval or Stop. Dispatches notifications.

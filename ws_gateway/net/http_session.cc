@@ -14,6 +14,7 @@
 #include "core/control_message.h"
 #include "core/messages.h"
 #include "api_routes.h"
+#include "request_head_of.h"
 #include "session.h"
 #include "shard.h"
 #include "static_file_response.h"
@@ -77,19 +78,6 @@ http::message_generator HandleRequest(const Request& request, const Shard& shard
   }
 
   return StaticFileResponse(request, shard.config().web_root, status);
-}
-
-// The admission checks' view of a parsed request.
-template <typename Request>
-RequestHead HeadOf(const Request& request) {
-  const auto view = [](boost::beast::string_view text) { return absl::string_view(text.data(), text.size()); };
-  RequestHead head;
-  head.method = view(request.method_string());
-  head.target = view(request.target());
-  head.version = request.version();
-  head.upgrade = boost::beast::websocket::is_upgrade(request);
-  for (const auto& field : request) head.fields.emplace_back(view(field.name_string()), view(field.value()));
-  return head;
 }
 
 }  // namespace

@@ -40,5 +40,55 @@ TEST(ValidateStoredPriceTest, RowsThatBypassedTheFeederAreRefusedByField) {
   }
 }
 
+TEST(DecodeStoredPriceTest, PostgresTextBecomesAnUpdate) {
+  const absl::StatusOr<StoredPrice> row =
+      DecodeStoredPrice({"42", "AAPL", "189.23", "finnhub", "1764091234123456"});
+  ASSERT_TRUE(row.ok()) << row.status();
+  ASSERT_TRUE(row->status.ok()) << row->status;
+  EXPECT_EQ(row->sequence, 42u);
+  EXPECT_EQ(row->update.sequence(), 42u);
+  EXPECT_EQ(row->update.symbol(), "AAPL");
+  EXPECT_DOUBLE_EQ(row->update.price(), 189.23);
+  EXPECT_EQ(row->update.source(), "finnhub");
+  EXPECT_EQ(row->update.event_time_us(), 1764091234123456);
+}
+
+TEST(DecodeStoredPriceTest, BadRowsKeepTheirSequenceAndNameTheField) {
+  struct Case {
+    StoredPriceText row;
+    const char* field;
+  };
+  // PostgreSQL's text for special doubles, legacy NULLs, and text no column
+  // of that type can hold (a changed schema or query).
+  for (const Case& c : {Case{{"9", "AAPL", "Infinity", "finnhub", "1"}, "price"},
+                        Case{{"9", "AAPL", "NaN", "finnhub", "1"}, "price"},
+                        Case{{"9", "AAPL", std::nullopt, "finnhub", "1"}, "price"},
+                        Case{{"9", "AAPL", "1e400", "finnhub", "1"}, "price"},
+                        Case{{"9", "AAPL", "12abc", "finnhub", "1"}, "price"},
+                        Case{{"9", std::nullopt, "1", "finnhub", "1"}, "symbol"},
+                        Case{{"9", "AAPL", "1", std::nullopt, "1"}, "source"},
+                        Case{{"9", "AAPL", "1", "finnhub", "99999999999999999999"}, "inserted_at"},
+                        Case{{"9", "AAPL", "1", "finnhub", std::nullopt}, "inserted_at"}}) {
+    const absl::StatusOr<StoredPrice> row = DecodeStoredPrice(c.row);
+    ASSERT_TRUE(row.ok()) << row.status();
+    EXPECT_EQ(row->sequence, 9u);
+    EXPECT_EQ(row->status.code(), absl::StatusCode::kInvalidArgument) << c.field;
+    EXPECT_NE(row->status.message().find(c.field), absl::string_view::npos) << row->status;
+  }
+}
+
+TEST(DecodeStoredPriceTest, AnUnreadableSequenceIsAnError) {
+  EXPECT_FALSE(DecodeStoredPrice({std::nullopt, "AAPL", "1", "finnhub", "1"}).ok());
+  EXPECT_FALSE(DecodeStoredPrice({"-1", "AAPL", "1", "finnhub", "1"}).ok());
+  EXPECT_FALSE(DecodeStoredPrice({"", "AAPL", "1", "finnhub", "1"}).ok());
+}
+
+TEST(DecodeStoredPriceTest, LongUnreadableTextIsShortenedInTheReason) {
+  const std::string junk(10000, 'x');
+  const absl::StatusOr<StoredPrice> row = DecodeStoredPrice({"1", "AAPL", junk, "finnhub", "1"});
+  ASSERT_TRUE(row.ok());
+  EXPECT_LT(row->status.message().size(), 100u) << row->status;
+}
+
 }  // namespace
 }  // namespace stockfeed::price_service
