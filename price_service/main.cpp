@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/flags/marshalling.h"
+
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -42,6 +44,16 @@ ABSL_FLAG(int, max_concurrent_streams, 100, "concurrent gRPC calls per client co
 ABSL_FLAG(std::string, session_start, "00:00 UTC",
           "GetBars: when the trading day starts, 'HH:MM ZONE' (e.g. '09:30 America/New_York'); "
           "the day change is measured from the first price at or after it");
+ABSL_FLAG(std::string, tls_cert_file, "", "TLS: the server's certificate chain (PEM); empty = plain gRPC");
+ABSL_FLAG(std::string, tls_key_file, "", "TLS: the certificate's private key (PEM)");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "mutual TLS: clients must present a certificate signed by this CA (PEM); empty = not asked");
+ABSL_FLAG(std::vector<std::string>, jwt_hs256_secret_file, {},
+          "token auth on every RPC but health/reflection (needs TLS): HS256 secret files, [kid=]path, comma separated");
+ABSL_FLAG(std::vector<std::string>, jwt_public_key_file, {},
+          "token auth: RS256/ES256 public key files (PEM), [kid=]path, comma separated");
+ABSL_FLAG(std::string, jwt_audience, "", "token auth: required \"aud\" (empty = not checked)");
+ABSL_FLAG(std::string, jwt_issuer, "", "token auth: required \"iss\" (empty = not checked)");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error or off");
 ABSL_FLAG(std::string, log_format, "text", "text or json (one JSON object per line)");
 ABSL_FLAG(bool, access_log, true, "log one line per HTTP request (method, path, status, bytes, duration)");
@@ -100,6 +112,13 @@ int main(int argc, char** argv) {
   config.poll_interval = absl::GetFlag(FLAGS_poll_interval);
   config.postgres_batch = absl::GetFlag(FLAGS_postgres_batch);
   config.migrate_only = absl::GetFlag(FLAGS_migrate_only);
+  config.transport = {.cert_file = absl::GetFlag(FLAGS_tls_cert_file),
+                      .key_file = absl::GetFlag(FLAGS_tls_key_file),
+                      .client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file)};
+  config.token_auth = {.hs256_secret_files = absl::GetFlag(FLAGS_jwt_hs256_secret_file),
+                       .public_key_files = absl::GetFlag(FLAGS_jwt_public_key_file),
+                       .rules = {.audience = absl::GetFlag(FLAGS_jwt_audience),
+                                 .issuer = absl::GetFlag(FLAGS_jwt_issuer)}};
 
   if (absl::Status s = sf::RunPriceService(config); !s.ok()) {
     std::cerr << "price_service: " << s.message() << "\n";

@@ -9,6 +9,7 @@
 #include "admin/admin_server.h"
 #include "core/price_hub.h"
 #include "grpc/price_feed_service.h"
+#include "grpc/rpc_token_check.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
@@ -20,6 +21,7 @@
 #include "sources/postgres_source.h"
 #include "sources/simulator_source.h"
 #include "spdlog/spdlog.h"
+#include "stockfeed/common/grpc_security.h"
 #include "stockfeed/common/logging.h"
 #include "stockfeed/common/process_metrics.h"
 #include "stockfeed/common/stop_signals.h"
@@ -101,6 +103,7 @@ struct PriceServer::Parts {
   std::unique_ptr<BarSource> bar_source;
   PriceFeedService service;
   std::unique_ptr<PriceSource> source;
+  std::shared_ptr<RpcTokenCheck> token_check;  // null: token auth off
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   // What the gRPC health service says; /readyz mirrors it.
@@ -146,10 +149,25 @@ absl::StatusOr<std::unique_ptr<PriceServer>> PriceServer::Start(const ServiceCon
   if (!source.ok()) return source.status();
   parts->source = *std::move(source);
 
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = MakeServerCredentials(config.transport);
+  if (!credentials.ok()) return credentials.status();
+  if (config.token_auth.enabled()) {
+    absl::StatusOr<std::shared_ptr<const TokenVerifier>> verifier = LoadTokenVerifier(config.token_auth);
+    if (!verifier.ok()) return absl::InvalidArgumentError(absl::StrCat("token keys: ", verifier.status().message()));
+    spdlog::info("token auth on: {} key(s); every RPC but health and reflection needs a token",
+                 (*verifier)->key_count());
+    parts->token_check = std::make_shared<RpcTokenCheck>(*std::move(verifier));
+    (*credentials)->SetAuthMetadataProcessor(parts->token_check);
+    RpcTokenCheck* check = parts->token_check.get();
+    parts->registry.AddCounterFunction("price_service_rpc_unauthenticated_total",
+                                       "Calls refused for a missing or bad token.",
+                                       [check] { return static_cast<double>(check->rejected()); });
+  }
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.listen.ToString(), grpc::InsecureServerCredentials(), &parts->port);
+  builder.AddListeningPort(config.listen.ToString(), *credentials, &parts->port);
   builder.RegisterService(&parts->service);
   // Let clients keep idle streams alive with pings every few seconds, and
   // ping them ourselves so a vanished client is noticed.
@@ -179,7 +197,10 @@ absl::StatusOr<std::unique_ptr<PriceServer>> PriceServer::Start(const ServiceCon
   }
   parts->admin = *std::move(admin);
   parts->source->Start();
-  spdlog::info("price_service listening on {}:{}", config.listen.host, parts->port);
+  spdlog::info("price_service listening on {}:{} ({})", config.listen.host, parts->port,
+               !config.transport.tls()                 ? "plain gRPC"
+               : config.transport.client_ca_file.empty() ? "TLS"
+                                                          : "mutual TLS");
   return std::unique_ptr<PriceServer>(new PriceServer(std::move(parts)));
 }
 
@@ -188,6 +209,18 @@ PriceServer::PriceServer(std::unique_ptr<Parts> parts) : parts_(std::move(parts)
 PriceServer::~PriceServer() { Shutdown(); }
 
 int PriceServer::port() const { return parts_->port; }
+
+absl::Status PriceServer::Reload() {
+  if (parts_->token_check == nullptr) return absl::OkStatus();
+  absl::StatusOr<std::shared_ptr<const TokenVerifier>> verifier = LoadTokenVerifier(parts_->config.token_auth);
+  if (!verifier.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("token keys not reloaded, the previous ones stay in use: ", verifier.status().message()));
+  }
+  spdlog::info("token keys reloaded: {} key(s)", (*verifier)->key_count());
+  parts_->token_check->SetVerifier(*std::move(verifier));
+  return absl::OkStatus();
+}
 
 void PriceServer::Shutdown() {
   if (parts_->server == nullptr) return;
@@ -220,7 +253,13 @@ absl::Status RunPriceService(const ServiceConfig& config) {
   absl::StatusOr<std::unique_ptr<PriceServer>> server = PriceServer::Start(config);
   if (!server.ok()) return server.status();
 
-  spdlog::info("received {}, shutting down", stop_signals.Wait());
+  std::function<void()> reload;
+  if (config.token_auth.enabled()) {
+    reload = [&server] {
+      if (absl::Status status = (*server)->Reload(); !status.ok()) spdlog::error("reload failed: {}", status.message());
+    };
+  }
+  spdlog::info("received {}, shutting down", stop_signals.Wait(reload));
   (*server)->Shutdown();
   return absl::OkStatus();
 }

@@ -16,6 +16,8 @@ class PriceServer {
 
   // The bound port (useful when the config asked for port 0).
   int port() const;
+  // SIGHUP: re-reads the token keys; on error the previous ones stay.
+  absl::Status Reload();
   // Stops the source, cancels every stream and waits up to the grace period.
   void Shutdown();
 

@@ -1,5 +1,6 @@
 #include "gateway.h"
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <functional>
@@ -14,6 +15,7 @@
 #include "net/shard.h"
 #include "net/upstream_client.h"
 #include "spdlog/spdlog.h"
+#include "stockfeed/common/grpc_security.h"
 #include "stockfeed/common/logging.h"
 #include "stockfeed/common/stop_signals.h"
 
@@ -47,6 +49,7 @@ struct Gateway::Parts {
   std::vector<std::unique_ptr<Shard>> shards;
   std::unique_ptr<Listener> listener;
   UpstreamTracker tracker;  // upstream thread only
+  std::shared_ptr<ChannelSecurity> upstream_security;
   std::unique_ptr<UpstreamClient> upstream;
   bool drained = false;
 
@@ -109,15 +112,30 @@ struct Gateway::Parts {
 
 namespace {
 
-bool TokenAuthOn(const GatewayConfig& config) {
-  return !config.jwt_hs256_secret_files.empty() || !config.jwt_public_key_files.empty();
+TokenAuthSettings TokenSettings(const GatewayConfig& config) {
+  return {.hs256_secret_files = config.jwt_hs256_secret_files,
+          .public_key_files = config.jwt_public_key_files,
+          .rules = {.audience = config.jwt_audience, .issuer = config.jwt_issuer}};
+}
+bool TokenAuthOn(const GatewayConfig& config) { return TokenSettings(config).enabled(); }
+absl::StatusOr<std::shared_ptr<const TokenVerifier>> LoadVerifier(const GatewayConfig& config) {
+  return LoadTokenVerifier(TokenSettings(config));
+}
+// What SIGHUP re-reads: token keys, the upstream token.
+bool Reloadable(const GatewayConfig& config) {
+  return TokenAuthOn(config) || !config.upstream_transport.token_file.empty();
 }
 
-absl::StatusOr<std::shared_ptr<const TokenVerifier>> LoadVerifier(const GatewayConfig& config) {
-  std::vector<KeyFile> secrets, public_keys;
-  for (const std::string& spec : config.jwt_hs256_secret_files) secrets.push_back(KeyFile::Parse(spec));
-  for (const std::string& spec : config.jwt_public_key_files) public_keys.push_back(KeyFile::Parse(spec));
-  return TokenVerifier::FromFiles(secrets, public_keys, {.audience = config.jwt_audience, .issuer = config.jwt_issuer});
+// Replicas are dialled by address, so the name price_service's certificate
+// must carry defaults to the one host all of --upstream names.
+ClientTransportSettings UpstreamTransport(const GatewayConfig& config) {
+  ClientTransportSettings settings = config.upstream_transport;
+  if (settings.server_name.empty() && !config.upstreams.empty() &&
+      std::all_of(config.upstreams.begin(), config.upstreams.end(),
+                  [&](const HostPort& target) { return target.host == config.upstreams.front().host; })) {
+    settings.server_name = config.upstreams.front().host;
+  }
+  return settings;
 }
 
 }  // namespace
@@ -146,6 +164,14 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& con
     spdlog::info("token auth on: {} key(s); WebSocket, /stats and /api/ need a token", (*verifier)->key_count());
     parts->front_door->chain.tokens().SetVerifier(*std::move(verifier));
   }
+  absl::StatusOr<std::shared_ptr<ChannelSecurity>> upstream_security =
+      ChannelSecurity::Load(UpstreamTransport(config), "--upstream_");
+  if (!upstream_security.ok()) return upstream_security.status();
+  parts->upstream_security = *std::move(upstream_security);
+  if (parts->upstream_security->tls()) {
+    spdlog::info("upstream: TLS{}{}, certificate name '{}'", config.upstream_transport.cert_file.empty() ? "" : " with a client certificate",
+                 parts->upstream_security->has_token() ? ", bearer token" : "", parts->upstream_security->server_name());
+  }
   Parts* p = parts.get();
   for (int i = 0; i < config.threads; ++i) {
     parts->shards.push_back(std::make_unique<Shard>(i, parts->config, parts->counters, *parts->front_door,
@@ -160,7 +186,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& con
   parts->upstream = std::make_unique<UpstreamClient>(
       UpstreamClient::Options{.targets = config.upstreams,
                               .backoff = config.upstream_backoff,
-                              .stall_timeout = config.upstream_stall_timeout},
+                              .stall_timeout = config.upstream_stall_timeout,
+                              .security = parts->upstream_security},
       UpstreamClient::Handlers{
           .on_update = [p](const v1::PriceUpdate& update) { p->OnUpdate(update); },
           .on_state = [p](UpstreamState state, const std::string& message) { p->OnState(state, message); },
@@ -184,6 +211,11 @@ Gateway::~Gateway() {
 int Gateway::port() const { return parts_->listener->port(); }
 
 absl::Status Gateway::Reload() {
+  if (absl::Status status = parts_->upstream_security->ReloadToken(); !status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("upstream token not reloaded, the previous one stays in use: ", status.message()));
+  }
+  if (parts_->upstream_security->has_token()) spdlog::info("upstream token reloaded");
   if (!TokenAuthOn(parts_->config)) return absl::OkStatus();
   absl::StatusOr<std::shared_ptr<const TokenVerifier>> verifier = LoadVerifier(parts_->config);
   if (!verifier.ok()) {
@@ -228,7 +260,7 @@ absl::Status RunGateway(const GatewayConfig& config) {
   absl::StatusOr<std::unique_ptr<Gateway>> gateway = Gateway::Start(config);
   if (!gateway.ok()) return gateway.status();
   std::function<void()> reload;
-  if (TokenAuthOn(config)) {
+  if (Reloadable(config)) {
     reload = [&gateway] {
       if (absl::Status status = (*gateway)->Reload(); !status.ok()) spdlog::error("reload failed: {}", status.message());
     };

@@ -67,6 +67,14 @@ ABSL_FLAG(std::vector<std::string>, jwt_public_key_file, {},
           "token auth: RS256/ES256 public key PEM file(s), [kid=]path, comma-separated; re-read on SIGHUP");
 ABSL_FLAG(std::string, jwt_audience, "", "token auth: required \"aud\" (empty = not checked)");
 ABSL_FLAG(std::string, jwt_issuer, "", "token auth: required \"iss\" (empty = not checked)");
+ABSL_FLAG(std::string, upstream_tls_ca_file, "",
+          "TLS to price_service: the CA its certificate is checked against (PEM); empty = plain gRPC");
+ABSL_FLAG(std::string, upstream_tls_cert_file, "", "mutual TLS to price_service: this gateway's certificate (PEM)");
+ABSL_FLAG(std::string, upstream_tls_key_file, "", "mutual TLS to price_service: the certificate's private key (PEM)");
+ABSL_FLAG(std::string, upstream_tls_server_name, "",
+          "the name price_service's certificate must carry (default: the host in --upstream)");
+ABSL_FLAG(std::string, upstream_token_file, "",
+          "a token sent to price_service on every call as 'authorization: Bearer' (needs TLS); re-read on SIGHUP");
 ABSL_FLAG(absl::Duration, jwt_refresh_window, absl::Seconds(30),
           "token auth: send token_expiring this long before a client's token runs out");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error or off");
@@ -155,6 +163,11 @@ int main(int argc, char** argv) {
   config.jwt_refresh_window = absl::GetFlag(FLAGS_jwt_refresh_window);
   config.upstream_backoff = {absl::GetFlag(FLAGS_upstream_backoff_initial), absl::GetFlag(FLAGS_upstream_backoff_max)};
   config.upstream_stall_timeout = absl::GetFlag(FLAGS_upstream_stall_timeout);
+  config.upstream_transport = {.ca_file = absl::GetFlag(FLAGS_upstream_tls_ca_file),
+                               .cert_file = absl::GetFlag(FLAGS_upstream_tls_cert_file),
+                               .key_file = absl::GetFlag(FLAGS_upstream_tls_key_file),
+                               .token_file = absl::GetFlag(FLAGS_upstream_token_file),
+                               .server_name = absl::GetFlag(FLAGS_upstream_tls_server_name)};
 
   if (absl::Status s = gw::RunGateway(config); !s.ok()) {
     std::cerr << "ws_gateway: " << s.message() << "\n";

@@ -216,6 +216,21 @@ absl::StatusOr<std::shared_ptr<const TokenVerifier>> TokenVerifier::FromFiles(co
   return FromKeys(std::move(keys), std::move(rules));
 }
 
+absl::string_view BearerToken(absl::string_view authorization) {
+  const absl::string_view value = absl::StripAsciiWhitespace(authorization);
+  if (value.size() >= 7 && absl::EqualsIgnoreCase(value.substr(0, 7), "Bearer ")) {
+    return absl::StripAsciiWhitespace(value.substr(7));
+  }
+  return absl::string_view();
+}
+
+absl::StatusOr<std::shared_ptr<const TokenVerifier>> LoadTokenVerifier(const TokenAuthSettings& settings) {
+  std::vector<KeyFile> secrets, public_keys;
+  for (const std::string& spec : settings.hs256_secret_files) secrets.push_back(KeyFile::Parse(spec));
+  for (const std::string& spec : settings.public_key_files) public_keys.push_back(KeyFile::Parse(spec));
+  return TokenVerifier::FromFiles(secrets, public_keys, settings.rules);
+}
+
 absl::StatusOr<std::shared_ptr<const TokenVerifier>> TokenVerifier::FromKeys(std::vector<Key> keys, TokenRules rules) {
   if (keys.empty()) return absl::InvalidArgumentError("no token keys");
   for (size_t i = 0; i < keys.size(); ++i) {

@@ -1,5 +1,6 @@
 #include "service_config.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace stockfeed::price_service {
@@ -20,7 +21,17 @@ absl::string_view SourceKindName(SourceKind kind) {
   return kind == SourceKind::kSimulator ? "simulator" : "postgres";
 }
 
+bool RpcNeedsToken(absl::string_view method_path) {
+  return !(absl::StartsWith(method_path, "/grpc.health.v1.Health/") ||
+           absl::StartsWith(method_path, "/grpc.reflection.v1alpha.ServerReflection/") ||
+           absl::StartsWith(method_path, "/grpc.reflection.v1.ServerReflection/"));
+}
+
 absl::Status Validate(const ServiceConfig& config) {
+  if (config.token_auth.enabled() && !config.transport.tls()) {
+    return absl::InvalidArgumentError(
+        "token auth (--jwt_*) needs --tls_cert_file and --tls_key_file: gRPC sends tokens only over TLS");
+  }
   if (config.max_filter_names < 1 || config.max_filter_names > 100'000) {
     return absl::InvalidArgumentError(
         absl::StrCat("--max_filter_names=", config.max_filter_names, " must be between 1 and 100000"));

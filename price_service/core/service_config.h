@@ -9,7 +9,9 @@
 #include "absl/time/time.h"
 #include "bars.h"
 #include "simulator.h"
+#include "stockfeed/common/transport_settings.h"
 #include "stockfeed/common/host_port.h"
+#include "stockfeed/common/token_verifier.h"
 
 namespace stockfeed::price_service {
 
@@ -58,7 +60,18 @@ struct ServiceConfig {
   size_t max_receive_message_bytes = 64 << 10;
   // Concurrent calls per connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS).
   int max_concurrent_streams = 100;
+
+  // The gRPC port's transport security (docs/security.md): plain by default;
+  // TLS with a certificate and key; mutual TLS with a client CA.
+  ServerTransportSettings transport;
+  // A bearer token on every call but health and reflection (needs TLS).
+  TokenAuthSettings token_auth;
 };
+
+// Whether a call to `method_path` ("/package.Service/Method") needs a token
+// when token auth is on: all do except the health service and server
+// reflection, which probes and tools reach without one.
+bool RpcNeedsToken(absl::string_view method_path);
 
 // Rejects settings that cannot work, with a message naming the flag.
 absl::Status Validate(const ServiceConfig& config);

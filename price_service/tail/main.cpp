@@ -29,6 +29,11 @@ ABSL_FLAG(uint64_t, count, 0, "stream: stop after this many prices (0 = never)")
 ABSL_FLAG(absl::Duration, duration, absl::ZeroDuration(), "stream: stop after this long (0 = never)");
 ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(10),
           "give up if the service cannot be reached at start within this long");
+ABSL_FLAG(std::string, tls_ca_file, "", "TLS: the CA price_service's certificate is checked against (PEM); empty = plain");
+ABSL_FLAG(std::string, tls_cert_file, "", "mutual TLS: this client's certificate (PEM)");
+ABSL_FLAG(std::string, tls_key_file, "", "mutual TLS: the certificate's private key (PEM)");
+ABSL_FLAG(std::string, tls_server_name, "", "the name price_service's certificate must carry (default: the host in --target)");
+ABSL_FLAG(std::string, token_file, "", "a token sent on every call as 'authorization: Bearer' (needs TLS)");
 ABSL_FLAG(absl::Duration, backoff_initial, absl::Milliseconds(100), "stream: first reconnect delay");
 ABSL_FLAG(absl::Duration, backoff_max, absl::Seconds(5), "stream: longest reconnect delay");
 
@@ -74,6 +79,11 @@ int main(int argc, char** argv) {
   config.connect_timeout = absl::GetFlag(FLAGS_connect_timeout);
   config.backoff_initial = absl::GetFlag(FLAGS_backoff_initial);
   config.backoff_max = absl::GetFlag(FLAGS_backoff_max);
+  config.transport = {.ca_file = absl::GetFlag(FLAGS_tls_ca_file),
+                      .cert_file = absl::GetFlag(FLAGS_tls_cert_file),
+                      .key_file = absl::GetFlag(FLAGS_tls_key_file),
+                      .token_file = absl::GetFlag(FLAGS_token_file),
+                      .server_name = absl::GetFlag(FLAGS_tls_server_name)};
   if (absl::Status s = tail::Validate(config); !s.ok()) return fail(s.message());
 
   if (absl::Status s = tail::RunTail(config); !s.ok()) {

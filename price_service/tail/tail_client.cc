@@ -15,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "stockfeed/common/backoff.h"
+#include "stockfeed/common/grpc_security.h"
 #include "stockfeed/common/stop_signals.h"
 #include "stockfeed/v1/price_feed.grpc.pb.h"
 #include "tail/price_format.h"
@@ -30,9 +31,9 @@ void Warn(absl::string_view message) {
   std::fprintf(stderr, "stockfeed_tail: %.*s\n", static_cast<int>(message.size()), message.data());
 }
 
-// The one place a channel to price_service is made (transport security and
-// credentials belong here).
-std::shared_ptr<grpc::Channel> CreateFeedChannel(const TailConfig& config) {
+// The one place a channel to price_service is made; the credentials come
+// from the transport settings (common/grpc_security).
+std::shared_ptr<grpc::Channel> CreateFeedChannel(const TailConfig& config, const ChannelSecurity& security) {
   grpc::ChannelArguments args;
   // Notice a dead service within seconds even when no prices flow, and let
   // our own backoff, not gRPC's (up to 2 minutes), pace reconnects.
@@ -43,7 +44,8 @@ std::shared_ptr<grpc::Channel> CreateFeedChannel(const TailConfig& config) {
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
               static_cast<int>(absl::ToInt64Milliseconds(config.backoff_initial)));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, static_cast<int>(absl::ToInt64Milliseconds(config.backoff_max)));
-  return grpc::CreateCustomChannel(config.target.ToString(), grpc::InsecureChannelCredentials(), args);
+  if (security.tls() && !security.server_name().empty()) args.SetSslTargetNameOverride(security.server_name());
+  return grpc::CreateCustomChannel(config.target.ToString(), security.credentials(), args);
 }
 
 std::string Unreachable(const TailConfig& config, const grpc::Status& status) {
@@ -279,7 +281,9 @@ absl::Status RunTail(const TailConfig& config) {
     stop->Stop();
   }).detach();
 
-  std::shared_ptr<grpc::Channel> channel = CreateFeedChannel(config);
+  absl::StatusOr<std::shared_ptr<ChannelSecurity>> security = ChannelSecurity::Load(config.transport, "--");
+  if (!security.ok()) return security.status();
+  std::shared_ptr<grpc::Channel> channel = CreateFeedChannel(config, **security);
   std::unique_ptr<v1::PriceFeed::Stub> stub = v1::PriceFeed::NewStub(channel);
   switch (config.command) {
     case Command::kLatest:

@@ -9,6 +9,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "stockfeed/common/host_port.h"
+#include "stockfeed/common/transport_settings.h"
 
 namespace stockfeed::tail {
 
@@ -45,6 +46,9 @@ struct TailConfig {
   // How long the first connection (and every unary call) may take before
   // the service counts as unreachable.
   absl::Duration connect_timeout = absl::Seconds(10);
+
+  // TLS / mutual TLS to price_service and the bearer token (--tls_*, --token_file).
+  ClientTransportSettings transport;
 };
 
 // Rejects settings that cannot work, with a message naming the flag.

@@ -17,6 +17,7 @@
 #include "support/raw_http.h"
 #include "support/system.h"
 #include "support/ws_client.h"
+#include "test_files.h"
 
 namespace stockfeed::testing {
 namespace {
@@ -25,37 +26,13 @@ namespace json = boost::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-std::string Shell(const std::string& command) {
-  std::string output;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) return output;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
-  ::pclose(pipe);
-  while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.pop_back();
-  return output;
-}
-
-std::string MakeTempDir() {
-  char pattern[] = "/tmp/stockfeed-keys-XXXXXX";
-  const char* made = ::mkdtemp(pattern);
-  return made ? made : "/tmp";
-}
-
-void WriteFile(const std::string& path, const std::string& content) { std::ofstream(path) << content; }
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 // Keys made for this test: an HS256 secret, an RSA and an EC key pair.
 struct Keys {
-  // Not under TestOutputDir(): System starts by emptying that.
-  std::string dir = MakeTempDir();
+  TempDir temp;
+  std::string dir = temp.path();
   std::string secret = dir + "/hs.key";
   std::string rsa_private = dir + "/rsa.pem", rsa_public = dir + "/rsa.pub";
   std::string ec_private = dir + "/ec.pem", ec_public = dir + "/ec.pub";
-  ~Keys() { std::filesystem::remove_all(dir); }
   Keys() {
     WriteFile(secret, "test-secret-0123456789-0123456789-abcdef\n");
     Shell("openssl genrsa -out " + rsa_private + " 2048 2>/dev/null && openssl rsa -in " + rsa_private +

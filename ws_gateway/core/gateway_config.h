@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "stockfeed/common/backoff.h"
 #include "stockfeed/common/host_port.h"
+#include "stockfeed/common/transport_settings.h"
 
 namespace stockfeed::ws_gateway {
 
@@ -88,6 +89,9 @@ struct GatewayConfig {
   std::string jwt_issuer;    // "iss" must equal it; empty: not checked
   // A client hears token_expiring this long before its token runs out.
   absl::Duration jwt_refresh_window = absl::Seconds(30);
+
+  // The gRPC hop to price_service: TLS/mTLS and the bearer token (--upstream_tls_*, --upstream_token_file).
+  ClientTransportSettings upstream_transport;
 };
 
 // File descriptors kept for everything but clients: listener, upstream

@@ -13,11 +13,7 @@ constexpr absl::string_view kProtocolPrefix = "bearer.";
 
 std::optional<absl::string_view> ExtractToken(const RequestHead& head) {
   if (const std::optional<absl::string_view> authorization = head.Field("Authorization")) {
-    const absl::string_view value = absl::StripAsciiWhitespace(*authorization);
-    if (value.size() >= 7 && absl::EqualsIgnoreCase(value.substr(0, 7), "Bearer ")) {
-      return absl::StripAsciiWhitespace(value.substr(7));
-    }
-    return absl::string_view();  // another scheme: present but unusable
+    return BearerToken(*authorization);
   }
   if (const std::optional<absl::string_view> protocols = head.Field("Sec-WebSocket-Protocol")) {
     for (absl::string_view entry : absl::StrSplit(*protocols, ',')) {

@@ -12,6 +12,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "spdlog/spdlog.h"
+#include "stockfeed/common/grpc_security.h"
 #include "stockfeed/common/logging.h"
 #include "stockfeed/v1/price_feed.grpc.pb.h"
 
@@ -78,7 +79,11 @@ std::shared_ptr<grpc::Channel> MakeUpstreamChannel(const std::string& address,
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5'000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  // Replicas are dialled by address; the certificate is checked for the name.
+  if (options.security->tls() && !options.security->server_name().empty()) {
+    args.SetSslTargetNameOverride(options.security->server_name());
+  }
+  return grpc::CreateCustomChannel(address, options.security->credentials(), args);
 }
 
 // One connection to one replica: the price stream, the health watch and at

@@ -19,6 +19,10 @@ namespace grpc {
 class Channel;
 }
 
+namespace stockfeed {
+class ChannelSecurity;
+}
+
 namespace stockfeed::ws_gateway {
 
 // Keeps exactly one Subscribe stream open to one price_service replica, as
@@ -41,6 +45,8 @@ class UpstreamClient {
     std::vector<HostPort> targets;
     Backoff::Options backoff;
     absl::Duration stall_timeout = absl::Seconds(10);
+    // Plain, TLS or mutual TLS, and the bearer token: for every call.
+    std::shared_ptr<ChannelSecurity> security;
   };
   // What /readyz, /stats and the logs report.
   struct Status {

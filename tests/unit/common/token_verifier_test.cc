@@ -55,6 +55,14 @@ std::pair<std::string, std::string> RsaKeyPair() {
   return {pub_pem, priv_pem};
 }
 
+TEST(BearerTokenTest, TakesTheTokenOfTheBearerSchemeOnly) {
+  EXPECT_EQ(BearerToken("Bearer abc.def.ghi"), "abc.def.ghi");
+  EXPECT_EQ(BearerToken("  bearer   abc.def.ghi  "), "abc.def.ghi");
+  EXPECT_EQ(BearerToken("Basic dXNlcjpwYXNz"), "");
+  EXPECT_EQ(BearerToken("Bearer"), "");
+  EXPECT_EQ(BearerToken(""), "");
+}
+
 TEST(TokenVerifierTest, GoodHs256TokenGivesItsClaims) {
   const std::string token = Sign(JWT_ALG_HS256, kSecret, Claims(60, ",\"symbols\":[\"AAPL\",\"MSFT\"]"));
   absl::StatusOr<TokenClaims> claims = HsVerifier()->Verify(token, kNow);

@@ -132,5 +132,27 @@ TEST(SourceKindTest, NameRoundTrips) {
   EXPECT_EQ(SourceKindName(SourceKind::kPostgres), "postgres");
 }
 
+TEST(RpcNeedsTokenTest, EveryFeedMethodDoesHealthAndReflectionDoNot) {
+  for (const char* path : {"/stockfeed.v1.PriceFeed/Subscribe", "/stockfeed.v1.PriceFeed/GetLatest",
+                           "/stockfeed.v1.PriceFeed/GetBars", "/anything.Else/Method", "", "/grpc.health.v1.HealthX/Check"}) {
+    EXPECT_TRUE(RpcNeedsToken(path)) << path;
+  }
+  for (const char* path : {"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch",
+                           "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                           "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"}) {
+    EXPECT_FALSE(RpcNeedsToken(path)) << path;
+  }
+}
+
+TEST(ServiceConfigTest, TokenAuthNeedsTls) {
+  ServiceConfig config;
+  config.token_auth.hs256_secret_files = {"secret.key"};
+  const absl::Status status = Validate(config);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("needs --tls_cert_file"), absl::string_view::npos) << status.message();
+  config.transport = {.cert_file = "server.pem", .key_file = "server.key"};
+  EXPECT_TRUE(Validate(config).ok());
+}
+
 }  // namespace
 }  // namespace stockfeed::price_service

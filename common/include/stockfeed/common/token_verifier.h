@@ -76,6 +76,20 @@ class TokenVerifier {
   TokenRules rules_;
 };
 
+// The --jwt_* flags as every program that checks tokens takes them.
+struct TokenAuthSettings {
+  std::vector<std::string> hs256_secret_files;  // "[kid=]path" each
+  std::vector<std::string> public_key_files;    // RS256 or ES256 (PEM), "[kid=]path" each
+  TokenRules rules;
+  bool enabled() const { return !hs256_secret_files.empty() || !public_key_files.empty(); }
+};
+// Reads every key the settings name (at start and on SIGHUP).
+absl::StatusOr<std::shared_ptr<const TokenVerifier>> LoadTokenVerifier(const TokenAuthSettings& settings);
+
+// The token in an "Authorization" value: "Bearer <token>" (scheme in any
+// case) gives the token; another scheme gives "" (present but unusable).
+absl::string_view BearerToken(absl::string_view authorization);
+
 // Reads an HS256 secret file (trailing newline dropped; at least 32 bytes)
 // or a PEM public key file (RSA, or EC on P-256) into a key.
 absl::StatusOr<TokenVerifier::Key> ReadSecretKey(const KeyFile& file);
