@@ -13,6 +13,7 @@
 #include "core/upstream_tracker.h"
 #include "net/listener.h"
 #include "net/shard.h"
+#include "net/tls_front.h"
 #include "net/upstream_client.h"
 #include "spdlog/spdlog.h"
 #include "stockfeed/common/grpc_security.h"
@@ -47,6 +48,7 @@ struct Gateway::Parts {
   // The published state, for the metrics gauge (UpstreamClient::status() is the source).
   std::atomic<UpstreamState> upstream_state{UpstreamState::kConnecting};
   std::vector<std::unique_ptr<Shard>> shards;
+  std::unique_ptr<TlsFront> tls;  // null: plain HTTP
   std::unique_ptr<Listener> listener;
   UpstreamTracker tracker;  // upstream thread only
   std::shared_ptr<ChannelSecurity> upstream_security;
@@ -121,9 +123,10 @@ bool TokenAuthOn(const GatewayConfig& config) { return TokenSettings(config).ena
 absl::StatusOr<std::shared_ptr<const TokenVerifier>> LoadVerifier(const GatewayConfig& config) {
   return LoadTokenVerifier(TokenSettings(config));
 }
+bool TlsOn(const GatewayConfig& config) { return !config.tls_cert_file.empty() || !config.tls_key_file.empty(); }
 // What SIGHUP re-reads: token keys, the upstream token.
 bool Reloadable(const GatewayConfig& config) {
-  return TokenAuthOn(config) || !config.upstream_transport.token_file.empty();
+  return TokenAuthOn(config) || !config.upstream_transport.token_file.empty() || TlsOn(config);
 }
 
 // Replicas are dialled by address, so the name price_service's certificate
@@ -180,7 +183,15 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& con
   parts->metrics.RegisterShards(parts->shards, parts->counters, parts->upstream_state, parts->last_seq);
   std::vector<Shard*> shards;
   for (const auto& shard : parts->shards) shards.push_back(shard.get());
-  parts->listener = std::make_unique<Listener>(shards);
+  if (TlsOn(config)) {
+    if (config.tls_cert_file.empty() || config.tls_key_file.empty()) {
+      return absl::InvalidArgumentError("--tls_cert_file and --tls_key_file go together");
+    }
+    absl::StatusOr<std::unique_ptr<TlsFront>> tls = TlsFront::Load(config.tls_cert_file, config.tls_key_file);
+    if (!tls.ok()) return tls.status();
+    parts->tls = *std::move(tls);
+  }
+  parts->listener = std::make_unique<Listener>(shards, parts->tls.get());
   if (absl::Status status = parts->listener->Listen(config.listen); !status.ok()) return status;
 
   parts->upstream = std::make_unique<UpstreamClient>(
@@ -196,8 +207,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& con
   for (const auto& shard : parts->shards) shard->Start();
   parts->listener->Start();
   parts->upstream->Start();
-  spdlog::info("ws_gateway listening on http://{}:{} (dashboard, WebSocket on / and /ws)", config.listen.host,
-               parts->listener->port());
+  spdlog::info("ws_gateway listening on {}://{}:{} (dashboard, WebSocket on / and /ws)", parts->tls ? "https" : "http",
+               config.listen.host, parts->listener->port());
   return std::unique_ptr<Gateway>(new Gateway(std::move(parts)));
 }
 
@@ -211,6 +222,13 @@ Gateway::~Gateway() {
 int Gateway::port() const { return parts_->listener->port(); }
 
 absl::Status Gateway::Reload() {
+  if (parts_->tls) {
+    if (absl::Status status = parts_->tls->Reload(); !status.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("TLS certificate not reloaded, the previous one stays in use: ", status.message()));
+    }
+    spdlog::info("TLS certificate reloaded: new connections use {}", parts_->config.tls_cert_file);
+  }
   if (absl::Status status = parts_->upstream_security->ReloadToken(); !status.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("upstream token not reloaded, the previous one stays in use: ", status.message()));

@@ -67,6 +67,9 @@ ABSL_FLAG(std::vector<std::string>, jwt_public_key_file, {},
           "token auth: RS256/ES256 public key PEM file(s), [kid=]path, comma-separated; re-read on SIGHUP");
 ABSL_FLAG(std::string, jwt_audience, "", "token auth: required \"aud\" (empty = not checked)");
 ABSL_FLAG(std::string, jwt_issuer, "", "token auth: required \"iss\" (empty = not checked)");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "serve https:// and wss:// with this certificate chain (PEM; TLS 1.2+); re-read on SIGHUP");
+ABSL_FLAG(std::string, tls_key_file, "", "the TLS certificate's private key (PEM); re-read on SIGHUP");
 ABSL_FLAG(std::string, upstream_tls_ca_file, "",
           "TLS to price_service: the CA its certificate is checked against (PEM); empty = plain gRPC");
 ABSL_FLAG(std::string, upstream_tls_cert_file, "", "mutual TLS to price_service: this gateway's certificate (PEM)");
@@ -163,6 +166,8 @@ int main(int argc, char** argv) {
   config.jwt_refresh_window = absl::GetFlag(FLAGS_jwt_refresh_window);
   config.upstream_backoff = {absl::GetFlag(FLAGS_upstream_backoff_initial), absl::GetFlag(FLAGS_upstream_backoff_max)};
   config.upstream_stall_timeout = absl::GetFlag(FLAGS_upstream_stall_timeout);
+  config.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  config.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
   config.upstream_transport = {.ca_file = absl::GetFlag(FLAGS_upstream_tls_ca_file),
                                .cert_file = absl::GetFlag(FLAGS_upstream_tls_cert_file),
                                .key_file = absl::GetFlag(FLAGS_upstream_tls_key_file),

@@ -92,6 +92,9 @@ struct GatewayConfig {
 
   // The gRPC hop to price_service: TLS/mTLS and the bearer token (--upstream_tls_*, --upstream_token_file).
   ClientTransportSettings upstream_transport;
+  // https:// and wss:// on --listen when both are set (PEM); re-read on SIGHUP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 // File descriptors kept for everything but clients: listener, upstream

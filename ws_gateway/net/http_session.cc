@@ -82,10 +82,11 @@ http::message_generator HandleRequest(const Request& request, const Shard& shard
 
 }  // namespace
 
-HttpSession::HttpSession(Shard& shard, tcp::socket socket, ConnectionGate::Slot slot)
+HttpSession::HttpSession(Shard& shard, tcp::socket socket, ConnectionGate::Slot slot,
+                         std::optional<tcp::endpoint> peer)
     : shard_(shard), slot_(std::move(slot)), stream_(std::move(socket)) {
   error_code ec;
-  const tcp::endpoint endpoint = stream_.socket().remote_endpoint(ec);
+  const tcp::endpoint endpoint = peer ? *peer : stream_.socket().remote_endpoint(ec);
   // Every log line about this connection names it by address and a
   // process-unique id (Session inherits both).
   static std::atomic<uint64_t> next_id{0};

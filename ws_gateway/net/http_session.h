@@ -23,7 +23,10 @@ class Shard;
 // sees it; the connection holds its ConnectionGate slot until it closes.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(Shard& shard, tcp::socket socket, ConnectionGate::Slot slot);
+  // `peer`: the client's address when `socket` is not connected to it
+  // directly (TLS: one end of the relay's socket pair).
+  HttpSession(Shard& shard, tcp::socket socket, ConnectionGate::Slot slot,
+              std::optional<tcp::endpoint> peer = std::nullopt);
   void Start();
 
  private:

@@ -10,12 +10,13 @@
 #include "http_session.h"
 #include "shard.h"
 #include "spdlog/spdlog.h"
+#include "tls_front.h"
 #include "stockfeed/common/logging.h"
 
 namespace stockfeed::ws_gateway {
 
-Listener::Listener(std::vector<Shard*> shards)
-    : shards_(std::move(shards)), acceptor_(shards_.front()->io()), retry_timer_(shards_.front()->io()) {}
+Listener::Listener(std::vector<Shard*> shards, TlsFront* tls)
+    : shards_(std::move(shards)), tls_(tls), acceptor_(shards_.front()->io()), retry_timer_(shards_.front()->io()) {}
 
 absl::Status Listener::Listen(const HostPort& address) {
   error_code ec;
@@ -72,9 +73,19 @@ void Listener::Accept() {
                             static_cast<int>(shard.config().send_buffer_bytes)),
                         ignored);
     }
-    boost::asio::post(shard.io(), [&shard, socket = std::move(socket), slot = std::move(slot)]() mutable {
-      std::make_shared<HttpSession>(shard, std::move(socket), std::move(slot))->Start();
-    });
+    if (tls_ != nullptr) {
+      const tcp::endpoint peer = socket.remote_endpoint(ignored);
+      boost::asio::post(shard.io(), [this, &shard, peer, socket = std::move(socket), slot = std::move(slot)]() mutable {
+        tls_->Accept(std::move(socket), shard.config().handshake_timeout, peer.address().to_string(),
+                     [&shard, peer, slot = std::move(slot)](tcp::socket plain) mutable {
+                       std::make_shared<HttpSession>(shard, std::move(plain), std::move(slot), peer)->Start();
+                     });
+      });
+    } else {
+      boost::asio::post(shard.io(), [&shard, socket = std::move(socket), slot = std::move(slot)]() mutable {
+        std::make_shared<HttpSession>(shard, std::move(socket), std::move(slot))->Start();
+      });
+    }
     Accept();
   });
 }
@@ -99,6 +110,11 @@ bool Listener::Admit(tcp::socket& socket, ConnectionGate::Slot& slot) {
   if (door.refusals_log.ShouldLog(address, ReasonFor(verdict), now, suppressed)) {
     spdlog::warn("refusing connection: peer={} status={} reason={} open={} suppressed_since_last={}", address,
                  status, ReasonFor(verdict), door.gate.open(), suppressed);
+  }
+  // A TLS client cannot read a plain answer before its handshake: just close.
+  if (tls_ != nullptr) {
+    socket.close(ec);
+    return false;
   }
   // Answer without reading or waiting: a short response fits the empty send
   // buffer of a new socket, and a refused socket must not cost a descriptor

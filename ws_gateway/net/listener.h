@@ -13,12 +13,15 @@
 namespace stockfeed::ws_gateway {
 
 class Shard;
+class TlsFront;
 
 // Accepts connections on the first shard's thread and deals them out to the
-// shards round-robin; each connection then lives on its shard only.
+// shards round-robin; each connection then lives on its shard only. With
+// `tls`, every connection is TLS (https://, wss://) and passes through it
+// after the connection gate, before its HttpSession.
 class Listener {
  public:
-  explicit Listener(std::vector<Shard*> shards);
+  explicit Listener(std::vector<Shard*> shards, TlsFront* tls = nullptr);
 
   absl::Status Listen(const HostPort& address);
   int port() const { return port_; }
@@ -33,6 +36,7 @@ class Listener {
   bool Admit(tcp::socket& socket, ConnectionGate::Slot& slot);
 
   std::vector<Shard*> shards_;
+  TlsFront* tls_;
   tcp::acceptor acceptor_;
   boost::asio::steady_timer retry_timer_;
   size_t next_shard_ = 0;

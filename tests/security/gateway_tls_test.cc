@@ -1,0 +1,228 @@
+// TLS on the gateway (https://, wss://) over real sockets against the real
+// binaries, with certificates made here by openssl: the dashboard, /readyz,
+// /metrics, SSE and WebSocket over TLS; a certificate swapped on disk plus
+// SIGHUP while a client stays connected; bad certificates; the handshake
+// deadline.
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "support/process.h"
+#include "support/raw_http.h"
+#include "support/system.h"
+#include "test_files.h"
+
+namespace stockfeed::testing {
+namespace {
+
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+namespace http = boost::beast::http;
+namespace websocket = boost::beast::websocket;
+using tcp = net::ip::tcp;
+using std::chrono::seconds;
+
+// A TLS connection that trusts only `ca` and checks the name "localhost".
+class TlsConnection {
+ public:
+  TlsConnection(int port, const std::string& ca) : context_(ssl::context::tls_client), stream_(io_, context_) {
+    context_.load_verify_file(ca);
+    stream_.set_verify_mode(ssl::verify_peer);
+    stream_.set_verify_callback(ssl::host_name_verification("localhost"));
+    SSL_set_tlsext_host_name(stream_.native_handle(), "localhost");
+    stream_.next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
+    const timeval timeout{5, 0};  // every blocking read gives up after 5 s
+    ::setsockopt(stream_.next_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    stream_.handshake(ssl::stream_base::client);
+  }
+  ssl::stream<tcp::socket>& stream() { return stream_; }
+  // The subject of the certificate the server presented.
+  std::string PeerSubject() {
+    X509* cert = SSL_get1_peer_certificate(stream_.native_handle());
+    if (cert == nullptr) return "";
+    char name[256];
+    X509_NAME_oneline(X509_get_subject_name(cert), name, sizeof name);
+    X509_free(cert);
+    return name;
+  }
+
+ private:
+  net::io_context io_;
+  ssl::context context_;
+  ssl::stream<tcp::socket> stream_;
+};
+
+struct HttpsResult {
+  int status = 0;
+  std::string body;
+};
+HttpsResult HttpsGet(int port, const std::string& ca, const std::string& target) {
+  TlsConnection connection(port, ca);
+  http::request<http::empty_body> request{http::verb::get, target, 11};
+  request.set(http::field::host, "localhost:" + std::to_string(port));
+  request.keep_alive(false);
+  http::write(connection.stream(), request);
+  boost::beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  boost::system::error_code ec;
+  http::read(connection.stream(), buffer, response, ec);
+  if (ec) return {};
+  return {static_cast<int>(response.result_int()), response.body()};
+}
+
+// A wss:// client on /ws.
+class WssClient {
+ public:
+  WssClient(int port, const std::string& ca) : connection_(port, ca), ws_(connection_.stream()) {
+    ws_.handshake("localhost:" + std::to_string(port), "/ws");
+  }
+  // The next message with "type" == type; nullopt after a timeout or close.
+  std::optional<boost::json::object> ReadUntilType(const std::string& type) {
+    const auto deadline = std::chrono::steady_clock::now() + seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      boost::beast::flat_buffer buffer;
+      boost::system::error_code ec;
+      ws_.read(buffer, ec);
+      if (ec) return std::nullopt;
+      boost::json::value message = boost::json::parse(boost::beast::buffers_to_string(buffer.data()), ec);
+      if (!ec && message.is_object() && message.as_object().contains("type") &&
+          message.as_object().at("type") == type.c_str()) {
+        return message.as_object();
+      }
+    }
+    return std::nullopt;
+  }
+  std::string PeerSubject() { return connection_.PeerSubject(); }
+
+ private:
+  TlsConnection connection_;
+  websocket::stream<ssl::stream<tcp::socket>&> ws_;
+};
+
+class GatewayTlsTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(certs_.ok()) << "openssl could not make the test certificates"; }
+  void StartSystem(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"--tls_cert_file=" + certs_.server_cert, "--tls_key_file=" + certs_.server_key};
+    args.insert(args.end(), extra.begin(), extra.end());
+    system_ = std::make_unique<System>(System::Options{.gateway_args = args});
+    ASSERT_TRUE(Eventually([&] { return HttpsGet(port(), certs_.ca, "/readyz").status == 200; }, seconds(15)))
+        << system_->gateway().Log();
+  }
+  int port() const { return system_->gateway_port(); }
+
+  TestCertificates certs_;
+  std::unique_ptr<System> system_;
+};
+
+TEST_F(GatewayTlsTest, HttpsAndWssServeTheDashboardProbesMetricsSseAndWebSocket) {
+  StartSystem();
+  EXPECT_NE(system_->gateway().Log().find("listening on https://"), std::string::npos);
+  const HttpsResult page = HttpsGet(port(), certs_.ca, "/");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find("<html"), std::string::npos);
+  EXPECT_EQ(HttpsGet(port(), certs_.ca, "/metrics").status, 200);
+
+  WssClient client(port(), certs_.ca);
+  EXPECT_NE(client.PeerSubject().find("CN=localhost"), std::string::npos) << client.PeerSubject();
+  EXPECT_TRUE(client.ReadUntilType("price").has_value());
+
+  // SSE over TLS: the stream's first events arrive.
+  TlsConnection sse(port(), certs_.ca);
+  const std::string request = "GET /api/v1/stream HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  net::write(sse.stream(), net::buffer(request));
+  std::string received;
+  char chunk[4096];
+  while (received.find("event: price") == std::string::npos) {
+    boost::system::error_code ec;
+    const size_t n = sse.stream().read_some(net::buffer(chunk), ec);
+    if (ec) break;
+    received.append(chunk, n);
+  }
+  EXPECT_NE(received.find("text/event-stream"), std::string::npos) << received;
+  EXPECT_NE(received.find("event: price"), std::string::npos) << received;
+
+  // Plain HTTP on the TLS port gets no answer, only a closed connection.
+  RawConnection plain(port());
+  plain.Send("GET /readyz HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  EXPECT_EQ(plain.ReadAll(seconds(5)).find("HTTP/1.1"), std::string::npos);
+}
+
+TEST_F(GatewayTlsTest, ACertificateSwappedOnDiskAndSighupServesNewConnectionsWhileOldOnesStay) {
+  StartSystem();
+  WssClient old_client(port(), certs_.ca);
+  ASSERT_TRUE(old_client.ReadUntilType("price").has_value());
+  ASSERT_NE(old_client.PeerSubject().find("CN=localhost"), std::string::npos);
+
+  // The operator's rotation: new files in place (written aside, renamed), then SIGHUP.
+  const std::string staged_cert = certs_.dir.path() + "/rotated.pem", staged_key = certs_.dir.path() + "/rotated.key";
+  certs_.Issue("rotated", staged_cert, staged_key, certs_.ca, certs_.ca_key);
+  std::filesystem::rename(staged_key, certs_.server_key);
+  std::filesystem::rename(staged_cert, certs_.server_cert);
+  system_->gateway().Signal(SIGHUP);
+  ASSERT_TRUE(Eventually([&] { return system_->gateway().Log().find("TLS certificate reloaded") != std::string::npos; },
+                         seconds(10)))
+      << system_->gateway().Log();
+
+  WssClient new_client(port(), certs_.ca);
+  EXPECT_NE(new_client.PeerSubject().find("CN=rotated"), std::string::npos) << new_client.PeerSubject();
+  EXPECT_TRUE(new_client.ReadUntilType("price").has_value());
+  // The client from before the swap is still connected and still gets prices.
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(old_client.ReadUntilType("price").has_value()) << i;
+}
+
+TEST_F(GatewayTlsTest, ABrokenCertificateOnReloadKeepsTheOldOne) {
+  StartSystem();
+  WriteFile(certs_.server_cert, "not a certificate\n");
+  system_->gateway().Signal(SIGHUP);
+  ASSERT_TRUE(Eventually([&] { return system_->gateway().Log().find("TLS certificate not reloaded") != std::string::npos; },
+                         seconds(10)))
+      << system_->gateway().Log();
+  WssClient client(port(), certs_.ca);
+  EXPECT_NE(client.PeerSubject().find("CN=localhost"), std::string::npos);
+  EXPECT_TRUE(client.ReadUntilType("price").has_value());
+}
+
+TEST_F(GatewayTlsTest, BadCertificateFlagsAreStartupErrors) {
+  const struct {
+    std::vector<std::string> args;
+    const char* message;
+  } cases[] = {
+      {{"--tls_cert_file=" + certs_.server_cert}, "--tls_cert_file and --tls_key_file go together"},
+      {{"--tls_cert_file=/nonexistent.pem", "--tls_key_file=" + certs_.server_key}, "--tls_cert_file: cannot use"},
+      {{"--tls_cert_file=" + certs_.server_cert, "--tls_key_file=" + certs_.client_key}, "--tls_key_file: cannot use"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> args = {"--listen=127.0.0.1:0", "--web_root=" + Binaries::WebRoot()};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    ChildProcess gateway(Binaries::Gateway(), args, TestOutputDir() + "/ws_gateway.log");
+    EXPECT_EQ(gateway.Wait(seconds(10)), 1) << c.message;
+    EXPECT_NE(gateway.Log().find(c.message), std::string::npos) << gateway.Log();
+  }
+}
+
+TEST_F(GatewayTlsTest, ASocketThatNeverStartsTheHandshakeIsClosedAtTheDeadline) {
+  StartSystem({"--handshake_timeout=1s"});
+  RawConnection silent(port());
+  EXPECT_FALSE(silent.ClosedWithin(std::chrono::milliseconds(500)));
+  EXPECT_TRUE(silent.ClosedWithin(seconds(8)));
+}
+
+}  // namespace
+}  // namespace stockfeed::testing
