@@ -121,9 +121,10 @@ function tcpOpen(port) {
 }
 
 export class StockfeedSystem {
-  /** `gatewayPort`: a fixed port for the gateway (default: a free one). */
-  static async start({ rate = 50, seed = 1, gatewayPort = 0 } = {}) {
+  /** `gatewayPort`: a fixed port for the gateway (default: a free one); `gatewayArgs`: more flags. */
+  static async start({ rate = 50, seed = 1, gatewayPort = 0, gatewayArgs = [] } = {}) {
     const sys = new StockfeedSystem();
+    sys.gatewayArgs = gatewayArgs;
     sys.priceServiceBin = binary('STOCKFEED_PRICE_SERVICE', 'price_service');
     sys.gatewayBin = binary('STOCKFEED_WS_GATEWAY', 'ws_gateway');
     [sys.servicePort, sys.gatewayPort] = await freePorts(2);
@@ -152,6 +153,7 @@ export class StockfeedSystem {
         `--listen=127.0.0.1:${this.gatewayPort}`,
         `--upstream=127.0.0.1:${this.servicePort}`,
         `--web_root=${WEB_ROOT}`,
+        ...(this.gatewayArgs ?? []),
       ]);
       const ok = await until(async () => !this.gateway.running || (await httpOk(`${this.baseUrl}/`)), {
         timeoutMs: Math.max(0, deadline - Date.now()),
