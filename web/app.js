@@ -1,4 +1,5 @@
 // Wires the dashboard: gateway messages -> model (per message) -> view (per animation frame).
+import { askUserForToken, refusedForToken, takeTokenFromUrl, TokenSource } from './js/auth.js';
 import { FeedConnection } from './js/feed.js';
 import { FeedModel, displayState } from './js/model.js';
 import { buildFeedUrl, normalizePrice } from './js/protocol.js';
@@ -24,8 +25,25 @@ const view = new DashboardView(document, {
   onReconnectNow: () => feed.reconnectNow(),
 });
 
+// Token auth (docs/security.md): ?token= in the page URL, a hook, or the login field.
+const tokens = new TokenSource({
+  initial: takeTokenFromUrl(location, history),
+  storage: sessionStorage,
+  askUser: (reason) => askUserForToken(document, reason),
+});
+// A connect that never opened may be a 401 the browser hides: ask once it can be (never for a
+// dashboard that was live without a token: that gateway is merely down).
+async function onRefusedBeforeOpen() {
+  if (feed.openedOnce && !tokens.current) return;
+  if (await refusedForToken(tokens.current)) {
+    if (await tokens.fresh('refused')) feed.reconnectNow();
+  }
+}
+
 const feed = new FeedConnection({
-  urlFor: () => buildFeedUrl(location, model.connectParams()),
+  urlFor: () => buildFeedUrl(location, { ...model.connectParams(), token: tokens.current }),
+  tokens,
+  onRefusedBeforeOpen,
   onMessages: handleMessages,
   onState: (state, info) => {
     socketState = state;
@@ -123,4 +141,4 @@ showStatus();
 feed.start();
 
 // Debug handle for the console and the browser tests' render-cost check.
-window.stockfeed = { model, view, feed, handleMessages, requestRender };
+window.stockfeed = { model, view, feed, handleMessages, requestRender, tokens };

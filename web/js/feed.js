@@ -2,7 +2,7 @@
 // Knows the transport and control messages, not what prices mean (that is model.js).
 // The socket class, timers and clock are injectable so the logic can be driven by tests.
 import { Backoff } from './backoff.js';
-import { parseFrame, STATS_REQUEST, PING } from './protocol.js';
+import { parseFrame, refreshMsg, STATS_REQUEST, PING } from './protocol.js';
 
 export class FeedConnection {
   /**
@@ -11,6 +11,9 @@ export class FeedConnection {
    * @param {(msgs: object[]) => void} o.onMessages
    * @param {(state: string, info: {retryAt: number|null}) => void} o.onState
    *   state: 'connecting' (first attempt) | 'open' | 'reconnecting' (down, retrying)
+   * @param {{fresh: (reason: string) => Promise<string|null>}} [o.tokens]  token auth: answers
+   *   token_expiring with a refresh carrying tokens.fresh('expiring')
+   * @param {() => void} [o.onRefusedBeforeOpen]  a connect closed before it opened (maybe a 401)
    */
   constructor({
     urlFor,
@@ -22,8 +25,10 @@ export class FeedConnection {
     now = () => Date.now(),
     statsIntervalMs = 2000,
     idleTimeoutMs = 12000,
+    tokens = null,
+    onRefusedBeforeOpen = () => {},
   }) {
-    Object.assign(this, { urlFor, onMessages, onState, WebSocketImpl, backoff, timers, now });
+    Object.assign(this, { urlFor, onMessages, onState, WebSocketImpl, backoff, timers, now, tokens, onRefusedBeforeOpen });
     this.statsIntervalMs = statsIntervalMs;
     this.idleTimeoutMs = idleTimeoutMs;
     this.ws = null;
@@ -33,6 +38,7 @@ export class FeedConnection {
     this.tickTimer = null;
     this.lastMessageAt = 0;
     this.healthy = false;
+    this.openedOnce = false;
   }
 
   start() {
@@ -81,6 +87,7 @@ export class FeedConnection {
     this.ws = ws;
     ws.onopen = () => {
       this.lastMessageAt = this.now();
+      this.openedOnce = true;
       this.#setState('open');
       this.send(STATS_REQUEST);
       this.tickTimer = this.timers.setInterval(() => this.#tick(), this.statsIntervalMs);
@@ -92,14 +99,24 @@ export class FeedConnection {
         this.healthy = true;
         this.backoff.reset();
       }
-      if (typeof ev.data === 'string') this.onMessages(parseFrame(ev.data));
+      if (typeof ev.data !== 'string') return;
+      const msgs = parseFrame(ev.data);
+      if (this.tokens && msgs.some((m) => m.type === 'token_expiring')) this.#refreshToken(ws);
+      this.onMessages(msgs);
     };
     // A failed connect fires error then close; close alone drives the retry.
     ws.onerror = () => {};
     ws.onclose = () => {
+      if (this.state !== 'open') this.onRefusedBeforeOpen();
       this.#closeSocket();
       if (this.state !== 'stopped') this.#scheduleRetry();
     };
+  }
+
+  /** Answers token_expiring on `ws` with a fresh token; a token that never comes means close 4001. */
+  async #refreshToken(ws) {
+    const token = await this.tokens.fresh('expiring');
+    if (token && this.ws === ws) this.send(refreshMsg(token));
   }
 
   /** Every statsIntervalMs while open: poll stats (doubles as keep-alive), detect a dead link. */

@@ -4,10 +4,10 @@
 /**
  * WebSocket URL for a (re)connect.
  * @param {{protocol: string, host: string}} loc  e.g. window.location
- * @param {{symbols?: string[]|null, afterSeq?: number, epoch?: string}} opts
- *   symbols: null = all symbols; afterSeq+epoch: resume after that position.
+ * @param {{symbols?: string[]|null, afterSeq?: number, epoch?: string, token?: string|null}} opts
+ *   symbols: null = all symbols; afterSeq+epoch: resume after that position; token: for token auth.
  */
-export function buildFeedUrl(loc, { symbols = null, afterSeq = 0, epoch = '' } = {}) {
+export function buildFeedUrl(loc, { symbols = null, afterSeq = 0, epoch = '', token = null } = {}) {
   const scheme = loc.protocol === 'https:' ? 'wss:' : 'ws:';
   const params = new URLSearchParams({ protocol: 'v1', batch: '1' });
   if (symbols && symbols.length > 0) params.set('symbols', symbols.join(','));
@@ -15,6 +15,7 @@ export function buildFeedUrl(loc, { symbols = null, afterSeq = 0, epoch = '' } =
     params.set('after_seq', String(afterSeq));
     params.set('epoch', epoch);
   }
+  if (token) params.set('token', token);
   return `${scheme}//${loc.host}/ws?${params}`;
 }
 
@@ -67,3 +68,4 @@ export const subscribeMsg = (symbols) => ({ type: 'subscribe', symbols, sources:
 export const unsubscribeMsg = (symbols) => ({ type: 'unsubscribe', symbols });
 export const STATS_REQUEST = { type: 'stats' };
 export const PING = { type: 'ping' };
+export const refreshMsg = (token) => ({ type: 'refresh', token });
