@@ -27,6 +27,9 @@ ABSL_FLAG(double, rate, 5.0, "simulator: total updates per second");
 ABSL_FLAG(absl::Duration, tick, absl::ZeroDuration(),
           "simulator: publish every TICK, rate x TICK updates back to back (0 = smooth); "
           "e.g. --rate=200 --tick=1s for bursts");
+ABSL_FLAG(absl::Duration, backfill, absl::ZeroDuration(),
+          "simulator: at start, bars for this much of the past as if it had been running (at most 24h; "
+          "those prices are not streamed)");
 ABSL_FLAG(uint64_t, seed, 1, "simulator: random seed (same seed, same prices)");
 ABSL_FLAG(double, volatility, 0.4, "simulator: annualised volatility of each symbol");
 ABSL_FLAG(uint64_t, replay_capacity, 65536, "updates held for resume and slow subscribers");
@@ -99,6 +102,7 @@ int main(int argc, char** argv) {
   config.simulator.volatility = absl::GetFlag(FLAGS_volatility);
   config.rate = absl::GetFlag(FLAGS_rate);
   config.tick = absl::GetFlag(FLAGS_tick);
+  config.backfill = absl::GetFlag(FLAGS_backfill);
   config.replay_capacity = absl::GetFlag(FLAGS_replay_capacity);
   config.stream_batch = absl::GetFlag(FLAGS_stream_batch);
   config.max_filter_names = absl::GetFlag(FLAGS_max_filter_names);

@@ -40,7 +40,8 @@ absl::StatusOr<std::unique_ptr<PriceSource>> MakeSource(const ServiceConfig& con
                                                         metrics::Registry& registry) {
   switch (config.source) {
     case SourceKind::kSimulator:
-      return std::make_unique<SimulatorSource>(hub, bars, config.simulator, config.rate, config.tick);
+      return std::make_unique<SimulatorSource>(hub, bars, config.simulator, config.rate, config.tick,
+                                               config.backfill);
     case SourceKind::kPostgres:
       return std::make_unique<PostgresSource>(
           hub,

@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "core/messages.h"
 #include "core/upstream_tracker.h"
+#include "net/bars_route.h"
 #include "net/listener.h"
 #include "net/shard.h"
 #include "net/tls_front.h"
@@ -23,6 +24,9 @@
 namespace stockfeed::ws_gateway {
 
 namespace {
+
+// How long GET /api/v1/bars waits for price_service before answering 503.
+constexpr absl::Duration kBarsDeadline = absl::Seconds(10);
 
 // What clients are told about the upstream: no addresses, no library text.
 absl::string_view ClientStatusText(UpstreamState state) {
@@ -53,6 +57,8 @@ struct Gateway::Parts {
   UpstreamTracker tracker;  // upstream thread only
   std::shared_ptr<ChannelSecurity> upstream_security;
   std::unique_ptr<UpstreamClient> upstream;
+  // GET /api/v1/bars; destroyed (calls cancelled) before the shards it answers on.
+  std::unique_ptr<BarsClient> bars;
   bool drained = false;
 
   GatewayStats Stats() const {
@@ -194,17 +200,28 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& con
   parts->listener = std::make_unique<Listener>(shards, parts->tls.get());
   if (absl::Status status = parts->listener->Listen(config.listen); !status.ok()) return status;
 
+  const UpstreamClient::Options upstream_options{.targets = config.upstreams,
+                                                 .backoff = config.upstream_backoff,
+                                                 .stall_timeout = config.upstream_stall_timeout,
+                                                 .security = parts->upstream_security};
   parts->upstream = std::make_unique<UpstreamClient>(
-      UpstreamClient::Options{.targets = config.upstreams,
-                              .backoff = config.upstream_backoff,
-                              .stall_timeout = config.upstream_stall_timeout,
-                              .security = parts->upstream_security},
+      upstream_options,
       UpstreamClient::Handlers{
           .on_update = [p](const v1::PriceUpdate& update) { p->OnUpdate(update); },
           .on_state = [p](UpstreamState state, const std::string& message) { p->OnState(state, message); },
           .resume_from = [p] { return std::pair(p->tracker.epoch(), p->tracker.last_seq()); },
       });
-  for (const auto& shard : parts->shards) shard->Start();
+  parts->bars = std::make_unique<BarsClient>(
+      [p] {
+        const UpstreamClient::Status status = p->upstream->status();
+        return status.state == UpstreamState::kConnected ? status.replica : std::string();
+      },
+      [upstream_options](const std::string& address) { return MakeUpstreamChannel(address, upstream_options); },
+      kBarsDeadline);
+  for (const auto& shard : parts->shards) {
+    shard->set_bars_client(parts->bars.get());
+    shard->Start();
+  }
   parts->listener->Start();
   parts->upstream->Start();
   spdlog::info("ws_gateway listening on {}://{}:{} (dashboard, WebSocket on / and /ws)", parts->tls ? "https" : "http",
@@ -249,6 +266,7 @@ void Gateway::Drain() {
   if (parts_->drained) return;
   parts_->drained = true;
   parts_->listener->Stop();
+  parts_->bars->Shutdown();
   parts_->upstream->Stop();
   const uint64_t clients = parts_->counters.active_connections.load();
   spdlog::info("draining: closing {} client(s) with 1001, waiting up to {}", clients,

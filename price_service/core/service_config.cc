@@ -53,6 +53,9 @@ absl::Status Validate(const ServiceConfig& config) {
     if (config.tick < absl::ZeroDuration() || config.tick > absl::Minutes(1)) {
       return absl::InvalidArgumentError("--tick must be >= 0 and at most 1m");
     }
+    if (config.backfill < absl::ZeroDuration() || config.backfill > absl::Hours(24)) {
+      return absl::InvalidArgumentError("--backfill must be >= 0 and at most 24h");
+    }
     if (!(config.simulator.volatility > 0 && config.simulator.volatility <= 5)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "--volatility=", config.simulator.volatility, " must be > 0 and <= 5 (500 %/year)"));

@@ -33,6 +33,9 @@ struct ServiceConfig {
   // Simulator: how often it publishes; each tick carries rate × tick updates
   // back to back. Zero means as smoothly as possible (every 1/rate, at least 1 ms).
   absl::Duration tick = absl::ZeroDuration();
+  // Simulator: at start, bars for this much of the past as if it had been
+  // running (a chart has history at once); those prices are not streamed.
+  absl::Duration backfill = absl::ZeroDuration();
 
   // Updates held for resumes (`after_sequence`) and slow subscribers.
   size_t replay_capacity = 65536;

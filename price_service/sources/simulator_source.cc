@@ -17,6 +17,8 @@ constexpr std::chrono::microseconds kMinTick{1000};
 // Never emit more than this per wake-up, so a stalled process catches up
 // gradually instead of flooding subscribers.
 constexpr size_t kMaxBatch = 10000;
+// --backfill generates at most this many prices, so a start stays quick at any rate.
+constexpr double kMaxBackfillUpdates = 200'000;
 
 std::string NewEpoch() {
   std::random_device device;
@@ -27,8 +29,11 @@ std::string NewEpoch() {
 }  // namespace
 
 SimulatorSource::SimulatorSource(PriceHub& hub, BarBook& bars, SimulatorConfig config, double rate,
-                                 absl::Duration tick)
-    : hub_(hub), bars_(bars), simulator_(std::move(config)), rate_(rate), tick_(tick) {}
+                                 absl::Duration tick, absl::Duration backfill)
+    : hub_(hub), bars_(bars), simulator_(std::move(config)), rate_(rate), tick_(tick), backfill_(backfill) {
+  // Before the service listens: GetBars has the history from the first call.
+  Backfill();
+}
 
 SimulatorSource::~SimulatorSource() { Stop(); }
 
@@ -44,6 +49,26 @@ void SimulatorSource::Stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+}
+
+void SimulatorSource::Backfill() {
+  if (backfill_ <= absl::ZeroDuration()) return;
+  const int64_t now_us = absl::ToUnixMicros(absl::Now());
+  const int64_t span_us = absl::ToInt64Microseconds(backfill_);
+  const double updates = std::min(absl::ToDoubleSeconds(backfill_) * rate_, kMaxBackfillUpdates);
+  const double step_us = static_cast<double>(span_us) / std::max(updates, 1.0);
+  // The walk continues into the live prices: the same simulator, times ascending.
+  std::vector<v1::PriceUpdate> batch;
+  for (double t = static_cast<double>(now_us - span_us); t < static_cast<double>(now_us); t += step_us) {
+    batch.push_back(simulator_.Next(static_cast<int64_t>(t)));
+    if (batch.size() == kMaxBatch) {
+      bars_.Record(batch);
+      batch.clear();
+    }
+  }
+  bars_.Record(batch);
+  spdlog::info("simulator: backfilled {} of bars ({} prices, not streamed)", absl::FormatDuration(backfill_),
+               static_cast<uint64_t>(updates));
 }
 
 void SimulatorSource::Run() {

@@ -19,7 +19,9 @@ namespace stockfeed::price_service {
 class SimulatorSource final : public PriceSource {
  public:
   // `tick` zero: publish as smoothly as the rate allows (at most every 1 ms).
-  SimulatorSource(PriceHub& hub, BarBook& bars, SimulatorConfig config, double rate, absl::Duration tick);
+  // `backfill`: bars for that much of the past are recorded right here.
+  SimulatorSource(PriceHub& hub, BarBook& bars, SimulatorConfig config, double rate, absl::Duration tick,
+                  absl::Duration backfill = absl::ZeroDuration());
   ~SimulatorSource() override;
 
   void Start() override;
@@ -27,12 +29,14 @@ class SimulatorSource final : public PriceSource {
 
  private:
   void Run();
+  void Backfill();
 
   PriceHub& hub_;
   BarBook& bars_;
   PriceSimulator simulator_;
   const double rate_;
   const absl::Duration tick_;
+  const absl::Duration backfill_;
   std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;

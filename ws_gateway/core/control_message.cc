@@ -65,6 +65,8 @@ std::optional<ControlError> ValidateNames(const std::vector<std::string>& names,
   return std::nullopt;
 }
 
+}  // namespace
+
 // Percent-decoding for query values ('+' means space in forms).
 std::optional<std::string> UrlDecode(absl::string_view text) {
   std::string out;
@@ -92,8 +94,6 @@ std::optional<std::string> UrlDecode(absl::string_view text) {
   }
   return out;
 }
-
-}  // namespace
 
 std::variant<ControlRequest, ControlError> ParseControlMessage(absl::string_view text,
                                                                size_t max_symbols, size_t max_history) {

@@ -42,6 +42,10 @@ struct ControlError {
 std::variant<ControlRequest, ControlError> ParseControlMessage(absl::string_view text,
                                                                size_t max_symbols, size_t max_history);
 
+// Percent-decoding of one query value ('+' means space, as in forms);
+// nullopt for a malformed escape.
+std::optional<std::string> UrlDecode(absl::string_view text);
+
 // What a client asked for in the WebSocket URL's query string.
 struct ConnectParams {
   bool rich = false;  // protocol=v1: status, acks and snapshot objects

@@ -14,6 +14,7 @@
 #include "core/control_message.h"
 #include "core/messages.h"
 #include "api_routes.h"
+#include "bars_route.h"
 #include "request_head_of.h"
 #include "session.h"
 #include "shard.h"
@@ -80,6 +81,13 @@ http::message_generator HandleRequest(const Request& request, const Shard& shard
   return StaticFileResponse(request, shard.config().web_root, status);
 }
 
+absl::string_view View(boost::beast::string_view text) { return absl::string_view(text.data(), text.size()); }
+
+template <typename Request>
+bool IsGetOrHead(const Request& request) {
+  return request.method() == http::verb::get || request.method() == http::verb::head;
+}
+
 }  // namespace
 
 HttpSession::HttpSession(Shard& shard, tcp::socket socket, ConnectionGate::Slot slot,
@@ -134,16 +142,26 @@ void HttpSession::OnRead(const error_code& ec) {
     return;
   }
   if (StartEventStream(shard_, stream_, slot_, parser_->get(), peer_)) return;
+  if (IsBarsRequest(View(parser_->get().target())) && IsGetOrHead(parser_->get()) && shard_.bars_client()) {
+    ServeBars(shared_from_this(), *shard_.bars_client(), parser_->release());
+    return;
+  }
   const bool keep_alive = parser_->get().keep_alive();
   http::status status;
   http::message_generator response = HandleRequest(parser_->get(), shard_, status);
-  const std::string method(parser_->get().method_string());
-  const std::string target(parser_->get().target());
-  const auto started = std::chrono::steady_clock::now();
+  Reply(std::move(response), static_cast<unsigned>(status), keep_alive, parser_->get(),
+        std::chrono::steady_clock::now());
+}
+
+void HttpSession::Reply(http::message_generator response, unsigned status, bool keep_alive, const Request& request,
+                        std::chrono::steady_clock::time_point started) {
+  // A reply that waited for price_service gets its own write deadline.
+  stream_.expires_after(absl::ToChronoNanoseconds(shard_.config().handshake_timeout));
   boost::beast::async_write(stream_, std::move(response),
-                            [self = shared_from_this(), keep_alive, method, target, status, started](
-                                const error_code& e, std::size_t bytes) {
-                              LogAccess(self->peer_, method, target, static_cast<unsigned>(status), bytes,
+                            [self = shared_from_this(), keep_alive, method = std::string(request.method_string()),
+                             target = std::string(request.target()), status,
+                             started](const error_code& e, std::size_t bytes) {
+                              LogAccess(self->peer_, method, target, status, bytes,
                                         std::chrono::steady_clock::now() - started);
                               self->OnWritten(e, keep_alive);
                             });

@@ -1,10 +1,12 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message_generator.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -28,6 +30,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   HttpSession(Shard& shard, tcp::socket socket, ConnectionGate::Slot slot,
               std::optional<tcp::endpoint> peer = std::nullopt);
   void Start();
+
+  // For routes that answer later (GET /api/v1/bars): writes `response` to
+  // `request` on the shard's thread, logs it, then reads the next request
+  // or closes.
+  using Request = boost::beast::http::request<boost::beast::http::string_body>;
+  void Reply(boost::beast::http::message_generator response, unsigned status, bool keep_alive,
+             const Request& request, std::chrono::steady_clock::time_point started);
+  Shard& shard() { return shard_; }
 
  private:
   void Read();

@@ -20,6 +20,8 @@
 
 namespace stockfeed::ws_gateway {
 
+class BarsClient;
+
 // Something that happened upstream, delivered to every shard in order.
 struct FeedEvent {
   enum class Kind { kPrice, kEpoch, kGap, kStatus };
@@ -82,6 +84,9 @@ class Shard {
   UpstreamState upstream_state() const { return upstream_state_; }
   const FramePtr& status_frame() const { return status_frame_; }
   bool draining() const { return draining_; }
+  // GET /api/v1/bars goes through this (set before Start; null: no route).
+  BarsClient* bars_client() const { return bars_client_; }
+  void set_bars_client(BarsClient* client) { bars_client_ = client; }
   void Add(ShardClient* client);
   void Remove(ShardClient* client);
   // Queues a fan-out pass: right away, or when --fanout_interval since the
@@ -119,6 +124,7 @@ class Shard {
   FramePtr status_frame_;
   bool draining_ = false;
   bool trim_requested_ = false;
+  BarsClient* bars_client_ = nullptr;
   std::atomic<uint64_t> messages_sent_{0};
   std::atomic<uint64_t> session_count_{0};
 
