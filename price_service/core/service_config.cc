@@ -1,5 +1,7 @@
 #include "service_config.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
@@ -25,6 +27,18 @@ bool RpcNeedsToken(absl::string_view method_path) {
   return !(absl::StartsWith(method_path, "/grpc.health.v1.Health/") ||
            absl::StartsWith(method_path, "/grpc.reflection.v1alpha.ServerReflection/") ||
            absl::StartsWith(method_path, "/grpc.reflection.v1.ServerReflection/"));
+}
+
+absl::StatusOr<std::vector<std::string>> ScopeSymbols(const std::optional<std::vector<std::string>>& allowed,
+                                                      std::vector<std::string> requested) {
+  if (!allowed || std::find(allowed->begin(), allowed->end(), "*") != allowed->end()) return requested;
+  if (requested.empty()) return *allowed;
+  for (const std::string& symbol : requested) {
+    if (std::find(allowed->begin(), allowed->end(), symbol) == allowed->end()) {
+      return absl::PermissionDeniedError(absl::StrCat("the token does not allow symbol ", symbol));
+    }
+  }
+  return requested;
 }
 
 absl::Status Validate(const ServiceConfig& config) {

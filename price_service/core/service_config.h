@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
+#include <vector>
 #include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
@@ -75,6 +77,13 @@ struct ServiceConfig {
 // when token auth is on: all do except the health service and server
 // reflection, which probes and tools reach without one.
 bool RpcNeedsToken(absl::string_view method_path);
+
+// The symbols a call may ask for under its token's `symbols` claim
+// (`allowed`; nullopt or a list holding "*" allows all): the requested ones
+// when all are allowed, the claim's list for a request of every symbol
+// (empty), PERMISSION_DENIED naming the first symbol outside the claim.
+absl::StatusOr<std::vector<std::string>> ScopeSymbols(const std::optional<std::vector<std::string>>& allowed,
+                                                      std::vector<std::string> requested);
 
 // Rejects settings that cannot work, with a message naming the flag.
 absl::Status Validate(const ServiceConfig& config);

@@ -8,6 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "core/service_config.h"
+#include "grpc/rpc_token_check.h"
 #include "spdlog/spdlog.h"
 #include "stockfeed/common/symbols.h"
 
@@ -34,6 +36,24 @@ template <typename Request>
 SymbolFilter FilterOf(const Request& request) {
   return SymbolFilter({request.symbols().begin(), request.symbols().end()},
                       {request.sources().begin(), request.sources().end()});
+}
+
+// Narrows a request's symbols to its token's symbols claim (PERMISSION_DENIED
+// past it); the request is unchanged without a claim.
+template <typename Request>
+absl::Status ApplyTokenScope(const grpc::CallbackServerContext& context, Request& request) {
+  std::optional<std::vector<std::string>> allowed = TokenSymbols(*context.auth_context());
+  if (!allowed) return absl::OkStatus();
+  absl::StatusOr<std::vector<std::string>> symbols =
+      ScopeSymbols(allowed, {request.symbols().begin(), request.symbols().end()});
+  if (!symbols.ok()) return symbols.status();
+  request.clear_symbols();
+  for (std::string& symbol : *symbols) request.add_symbols(std::move(symbol));
+  return absl::OkStatus();
+}
+
+grpc::Status ToGrpc(const absl::Status& status) {
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
 std::string Describe(const SymbolFilter& filter) {
@@ -179,18 +199,18 @@ void PriceFeedService::CountBatch(const std::vector<v1::PriceUpdate>& batch, con
 
 grpc::ServerWriteReactor<v1::PriceUpdate>* PriceFeedService::Subscribe(
     grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) {
+  // A reactor that finishes at once with `status`.
+  class Rejected final : public grpc::ServerWriteReactor<v1::PriceUpdate> {
+   public:
+    explicit Rejected(const grpc::Status& status) { Finish(status); }
+    void OnDone() override { delete this; }
+  };
   if (absl::Status status = ValidateFilter(*request, max_filter_names_); !status.ok()) {
-    // A reactor that finishes at once: the client gets INVALID_ARGUMENT.
-    class Rejected final : public grpc::ServerWriteReactor<v1::PriceUpdate> {
-     public:
-      explicit Rejected(std::string message) {
-        Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message));
-      }
-      void OnDone() override { delete this; }
-    };
-    return new Rejected(std::string(status.message()));
+    return new Rejected(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(status.message())));
   }
-  return new SubscribeReactor(*this, *request, context->peer());
+  v1::SubscribeRequest scoped = *request;
+  if (absl::Status status = ApplyTokenScope(*context, scoped); !status.ok()) return new Rejected(ToGrpc(status));
+  return new SubscribeReactor(*this, scoped, context->peer());
 }
 
 grpc::ServerUnaryReactor* PriceFeedService::GetLatest(grpc::CallbackServerContext* context,
@@ -201,12 +221,17 @@ grpc::ServerUnaryReactor* PriceFeedService::GetLatest(grpc::CallbackServerContex
     reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(status.message())));
     return reactor;
   }
+  v1::GetLatestRequest scoped = *request;
+  if (absl::Status status = ApplyTokenScope(*context, scoped); !status.ok()) {
+    reactor->Finish(ToGrpc(status));
+    return reactor;
+  }
   if (!serving_.load()) {
     reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                  "the price source is unavailable (database down); latest prices may be stale"));
     return reactor;
   }
-  for (v1::PriceUpdate& update : hub_.Latest(FilterOf(*request))) {
+  for (v1::PriceUpdate& update : hub_.Latest(FilterOf(scoped))) {
     *response->add_updates() = std::move(update);
   }
   response->set_epoch(hub_.epoch());
@@ -235,14 +260,19 @@ grpc::ServerUnaryReactor* PriceFeedService::GetBars(grpc::CallbackServerContext*
     reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(query.status().message())));
     return reactor;
   }
+  if (absl::StatusOr<std::vector<std::string>> allowed =
+          ScopeSymbols(TokenSymbols(*context->auth_context()), {request->symbol()});
+      !allowed.ok()) {
+    reactor->Finish(ToGrpc(allowed.status()));
+    return reactor;
+  }
   const absl::Time session_start = CurrentSessionStart(session_start_, now);
   response->set_session_start_us(absl::ToUnixMicros(session_start));
   response->set_session_time_zone(session_start_.zone_name);
   // The reactor and response stay valid until Finish; `done` runs exactly once.
   bars_.GetBars(*query, session_start, [reactor, response](absl::StatusOr<BarSource::Answer> answer) {
     if (!answer.ok()) {
-      reactor->Finish(grpc::Status(static_cast<grpc::StatusCode>(answer.status().code()),
-                                   std::string(answer.status().message())));
+      reactor->Finish(ToGrpc(answer.status()));
       return;
     }
     response->mutable_bars()->Reserve(static_cast<int>(answer->bars.size()));

@@ -12,6 +12,11 @@ namespace {
 
 absl::string_view View(const grpc::string_ref& ref) { return absl::string_view(ref.data(), ref.size()); }
 
+// Auth context properties the check leaves for the handlers.
+constexpr char kSubject[] = "stockfeed.sub";
+constexpr char kSymbolsClaimed[] = "stockfeed.symbols_claimed";
+constexpr char kSymbol[] = "stockfeed.symbol";
+
 }  // namespace
 
 grpc::Status RpcTokenCheck::Process(const InputMetadata& auth_metadata, grpc::AuthContext* context,
@@ -33,8 +38,19 @@ grpc::Status RpcTokenCheck::Process(const InputMetadata& auth_metadata, grpc::Au
   // The handlers never see the token itself.
   consumed->insert(std::make_pair(std::string(authorization->first.data(), authorization->first.size()),
                                   std::string(authorization->second.data(), authorization->second.size())));
-  context->AddProperty("stockfeed.sub", claims->subject);
+  context->AddProperty(kSubject, claims->subject);
+  if (claims->symbols) {
+    context->AddProperty(kSymbolsClaimed, "1");
+    for (const std::string& symbol : *claims->symbols) context->AddProperty(kSymbol, symbol);
+  }
   return grpc::Status::OK;
+}
+
+std::optional<std::vector<std::string>> TokenSymbols(const grpc::AuthContext& context) {
+  if (context.FindPropertyValues(kSymbolsClaimed).empty()) return std::nullopt;
+  std::vector<std::string> symbols;
+  for (const grpc::string_ref& symbol : context.FindPropertyValues(kSymbol)) symbols.emplace_back(View(symbol));
+  return symbols;
 }
 
 }  // namespace stockfeed::price_service

@@ -3,6 +3,9 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "grpcpp/security/auth_metadata_processor.h"
 #include "stockfeed/common/token_verifier.h"
@@ -31,5 +34,9 @@ class RpcTokenCheck final : public grpc::AuthMetadataProcessor {
   std::atomic<std::shared_ptr<const TokenVerifier>> verifier_;
   std::atomic<uint64_t> rejected_{0};
 };
+
+// The `symbols` claim of the call's token as the check recorded it; nullopt:
+// every symbol (no claim, or token auth off).
+std::optional<std::vector<std::string>> TokenSymbols(const grpc::AuthContext& context);
 
 }  // namespace stockfeed::price_service

@@ -192,6 +192,52 @@ TEST_F(GrpcHopTest, EveryRpcNeedsAGoodTokenButHealthAndReflectionDoNot) {
   EXPECT_EQ(service_->Log().find(good), std::string::npos);
 }
 
+TEST_F(GrpcHopTest, ASymbolsClaimScopesEveryCallAndOthersArePermissionDenied) {
+  std::vector<std::string> args = TlsArgs(/*mutual=*/false);
+  args.push_back("--jwt_hs256_secret_file=" + secret_);
+  StartService(args);
+  auto channel = TlsChannel(port_, certs_.ca);
+  auto stub = v1::PriceFeed::NewStub(channel);
+  const std::string scoped = Mint(secret_, "--symbols=AAPL,NVDA");
+
+  // Subscribe to everything: only the claim's symbols arrive.
+  grpc::ClientContext stream_context;
+  Prepare(stream_context, scoped);
+  auto reader = stub->Subscribe(&stream_context, v1::SubscribeRequest());
+  std::set<std::string> seen;
+  v1::PriceUpdate update;
+  for (int i = 0; i < 20 && reader->Read(&update); ++i) seen.insert(update.symbol());
+  stream_context.TryCancel();
+  reader->Finish();
+  EXPECT_FALSE(seen.empty());
+  for (const std::string& symbol : seen) EXPECT_TRUE(symbol == "AAPL" || symbol == "NVDA") << symbol;
+
+  grpc::ClientContext latest_context;
+  Prepare(latest_context, scoped);
+  v1::GetLatestResponse latest;
+  ASSERT_TRUE(stub->GetLatest(&latest_context, v1::GetLatestRequest(), &latest).ok());
+  for (const v1::PriceUpdate& price : latest.updates()) EXPECT_TRUE(price.symbol() == "AAPL" || price.symbol() == "NVDA");
+
+  // Naming a symbol outside the claim: PERMISSION_DENIED, saying which.
+  grpc::ClientContext denied_context;
+  Prepare(denied_context, scoped);
+  v1::SubscribeRequest msft;
+  msft.add_symbols("MSFT");
+  auto denied = stub->Subscribe(&denied_context, msft);
+  EXPECT_FALSE(denied->Read(&update));
+  const grpc::Status status = denied->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(status.error_message(), "the token does not allow symbol MSFT");
+  grpc::ClientContext bars_context;
+  Prepare(bars_context, scoped);
+  v1::GetBarsRequest bars;
+  bars.set_symbol("MSFT");
+  bars.set_source("finnhub");
+  bars.set_interval_seconds(60);
+  v1::GetBarsResponse bars_response;
+  EXPECT_EQ(stub->GetBars(&bars_context, bars, &bars_response).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
 TEST_F(GrpcHopTest, TokenAuthWithoutTlsIsAStartupError) {
   ChildProcess service(Binaries::PriceService(),
                        {"--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", "--jwt_hs256_secret_file=" + secret_},

@@ -147,6 +147,18 @@ TEST(RpcNeedsTokenTest, EveryFeedMethodDoesHealthAndReflectionDoNot) {
   }
 }
 
+TEST(ScopeSymbolsTest, AClaimNarrowsAllAndRefusesOthers) {
+  using List = std::vector<std::string>;
+  EXPECT_EQ(ScopeSymbols(std::nullopt, {"MSFT"}).value(), List{"MSFT"});
+  EXPECT_EQ(ScopeSymbols(List{"*"}, {}).value(), List{});
+  EXPECT_EQ(ScopeSymbols(List{"AAPL", "NVDA"}, {}).value(), (List{"AAPL", "NVDA"}));
+  EXPECT_EQ(ScopeSymbols(List{"AAPL", "NVDA"}, {"NVDA"}).value(), List{"NVDA"});
+  const absl::StatusOr<List> refused = ScopeSymbols(List{"AAPL"}, {"AAPL", "MSFT"});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(refused.status().message(), "the token does not allow symbol MSFT");
+  EXPECT_EQ(ScopeSymbols(List{}, {}).value(), List{});  // an empty claim allows nothing
+}
+
 TEST(ServiceConfigTest, TokenAuthNeedsTls) {
   ServiceConfig config;
   config.token_auth.hs256_secret_files = {"secret.key"};
