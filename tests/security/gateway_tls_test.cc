@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -41,8 +42,14 @@ using std::chrono::seconds;
 // A TLS connection that trusts only `ca` and checks the name "localhost".
 class TlsConnection {
  public:
-  TlsConnection(int port, const std::string& ca) : context_(ssl::context::tls_client), stream_(io_, context_) {
+  // A small `receive_buffer_bytes` makes a client that stops reading stall quickly.
+  TlsConnection(int port, const std::string& ca, int receive_buffer_bytes = 0)
+      : context_(ssl::context::tls_client), stream_(io_, context_) {
     context_.load_verify_file(ca);
+    stream_.next_layer().open(tcp::v4());
+    if (receive_buffer_bytes > 0) {
+      stream_.next_layer().set_option(net::socket_base::receive_buffer_size(receive_buffer_bytes));
+    }
     stream_.set_verify_mode(ssl::verify_peer);
     stream_.set_verify_callback(ssl::host_name_verification("localhost"));
     SSL_set_tlsext_host_name(stream_.native_handle(), "localhost");
@@ -89,7 +96,8 @@ HttpsResult HttpsGet(int port, const std::string& ca, const std::string& target)
 // A wss:// client on /ws.
 class WssClient {
  public:
-  WssClient(int port, const std::string& ca) : connection_(port, ca), ws_(connection_.stream()) {
+  WssClient(int port, const std::string& ca, int receive_buffer_bytes = 0)
+      : connection_(port, ca, receive_buffer_bytes), ws_(connection_.stream()) {
     ws_.handshake("localhost:" + std::to_string(port), "/ws");
   }
   // The next message with "type" == type; nullopt after a timeout or close.
@@ -185,6 +193,41 @@ TEST_F(GatewayTlsTest, ACertificateSwappedOnDiskAndSighupServesNewConnectionsWhi
   EXPECT_TRUE(new_client.ReadUntilType("price").has_value());
   // The client from before the swap is still connected and still gets prices.
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(old_client.ReadUntilType("price").has_value()) << i;
+}
+
+size_t OpenDescriptors(pid_t pid) {
+  size_t count = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+    ++count;
+  }
+  return count;
+}
+
+TEST(GatewayTlsStallTest, ATlsClientThatStopsReadingIsDroppedAndItsRelayClosed) {
+  TestCertificates certs;
+  ASSERT_TRUE(certs.ok());
+  System system(System::Options{
+      .rate = 3000,
+      .gateway_args = {"--tls_cert_file=" + certs.server_cert, "--tls_key_file=" + certs.server_key,
+                       "--send_buffer_bytes=16384", "--write_stall_timeout=2s"}});
+  const int port = system.gateway_port();
+  ASSERT_TRUE(Eventually([&] { return HttpsGet(port, certs.ca, "/readyz").status == 200; }, seconds(15)))
+      << system.gateway().Log();
+  // Settle, then count: the keep-alive probes above are closed.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const size_t baseline = OpenDescriptors(system.gateway().pid());
+  {
+    WssClient stalled(port, certs.ca, /*receive_buffer_bytes=*/4096);
+    ASSERT_TRUE(stalled.ReadUntilType("price").has_value());
+    EXPECT_GE(OpenDescriptors(system.gateway().pid()), baseline + 3) << "a TLS client holds its socket and a pair";
+    // Stop reading: whichever of the session and the relay sees the stall first gives up after
+    // --write_stall_timeout, and the other follows.
+    ASSERT_TRUE(Eventually([&] { return system.gateway().Log().find("client disconnected") != std::string::npos; },
+                           seconds(20)))
+        << system.gateway().Log();
+    EXPECT_TRUE(Eventually([&] { return OpenDescriptors(system.gateway().pid()) <= baseline; }, seconds(15)))
+        << OpenDescriptors(system.gateway().pid()) << " descriptors open, " << baseline << " before the client";
+  }
 }
 
 TEST_F(GatewayTlsTest, ABrokenCertificateOnReloadKeepsTheOldOne) {

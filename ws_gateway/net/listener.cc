@@ -76,7 +76,8 @@ void Listener::Accept() {
     if (tls_ != nullptr) {
       const tcp::endpoint peer = socket.remote_endpoint(ignored);
       boost::asio::post(shard.io(), [this, &shard, peer, socket = std::move(socket), slot = std::move(slot)]() mutable {
-        tls_->Accept(std::move(socket), shard.config().handshake_timeout, peer.address().to_string(),
+        tls_->Accept(std::move(socket), shard.config().handshake_timeout, shard.config().write_stall_timeout,
+                     peer.address().to_string(),
                      [&shard, peer, slot = std::move(slot)](tcp::socket plain) mutable {
                        std::make_shared<HttpSession>(shard, std::move(plain), std::move(slot), peer)->Start();
                      });

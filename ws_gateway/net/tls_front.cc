@@ -41,12 +41,15 @@ absl::StatusOr<std::shared_ptr<ssl::context>> MakeContext(const std::string& cer
 // alive by its pending operations.
 class TlsRelay : public std::enable_shared_from_this<TlsRelay> {
  public:
-  TlsRelay(std::shared_ptr<ssl::context> context, tcp::socket socket, std::string peer)
+  TlsRelay(std::shared_ptr<ssl::context> context, tcp::socket socket, std::string peer,
+           std::chrono::steady_clock::duration write_stall_timeout)
       : context_(std::move(context)),
         tls_(std::move(socket), *context_),
         inner_(tls_.get_executor()),
         timer_(tls_.get_executor()),
-        peer_(std::move(peer)) {}
+        write_timer_(tls_.get_executor()),
+        peer_(std::move(peer)),
+        write_stall_timeout_(write_stall_timeout) {}
 
   void Start(absl::Duration timeout, absl::AnyInvocable<void(tcp::socket)> on_ready) {
     timer_.expires_after(absl::ToChronoNanoseconds(timeout));
@@ -123,8 +126,16 @@ class TlsRelay : public std::enable_shared_from_this<TlsRelay> {
                                }
                                return;
                              }
+                             // A client that stops reading is dropped by the same rule
+                             // as a plain one; otherwise this write, and the relay, would
+                             // outlive the session that gave up on it.
+                             self->write_timer_.expires_after(self->write_stall_timeout_);
+                             self->write_timer_.async_wait([self](const error_code& e) {
+                               if (!e) self->Close();
+                             });
                              boost::asio::async_write(self->tls_, boost::asio::buffer(self->to_client_, bytes),
                                                       [self](const error_code& e, std::size_t) {
+                                                        self->write_timer_.cancel();
                                                         if (e) return self->Close();
                                                         self->ReadApp();
                                                       });
@@ -144,6 +155,7 @@ class TlsRelay : public std::enable_shared_from_this<TlsRelay> {
   void Close() {
     error_code ignored;
     timer_.cancel();
+    write_timer_.cancel();
     tls_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
     tls_.next_layer().close(ignored);
     inner_.close(ignored);
@@ -152,8 +164,10 @@ class TlsRelay : public std::enable_shared_from_this<TlsRelay> {
   std::shared_ptr<ssl::context> context_;  // the certificate this connection was made with
   ssl::stream<tcp::socket> tls_;
   local_socket inner_;
-  boost::asio::steady_timer timer_;
+  boost::asio::steady_timer timer_;        // handshake, then close_notify deadline
+  boost::asio::steady_timer write_timer_;  // the write to the client in flight
   const std::string peer_;
+  const std::chrono::steady_clock::duration write_stall_timeout_;
   bool client_reading_ = false;
   bool app_done_ = false;
   bool shutting_down_ = false;
@@ -187,9 +201,11 @@ std::shared_ptr<ssl::context> TlsFront::current() {
   return context_;
 }
 
-void TlsFront::Accept(tcp::socket socket, absl::Duration timeout, std::string peer,
-                      absl::AnyInvocable<void(tcp::socket plain)> on_ready) {
-  std::make_shared<TlsRelay>(current(), std::move(socket), std::move(peer))->Start(timeout, std::move(on_ready));
+void TlsFront::Accept(tcp::socket socket, absl::Duration timeout, absl::Duration write_stall_timeout,
+                      std::string peer, absl::AnyInvocable<void(tcp::socket plain)> on_ready) {
+  std::make_shared<TlsRelay>(current(), std::move(socket), std::move(peer),
+                             absl::ToChronoNanoseconds(write_stall_timeout))
+      ->Start(timeout, std::move(on_ready));
 }
 
 }  // namespace stockfeed::ws_gateway

@@ -35,9 +35,10 @@ class TlsFront {
 
   // Runs the TLS handshake on `socket` within `timeout`; then calls
   // `on_ready` with the decrypted connection (a stream socket on the same
-  // executor) and relays until either side closes. A failed or late
+  // executor) and relays until either side closes, or a write to the
+  // client makes no progress for `write_stall_timeout`. A failed or late
   // handshake just closes the socket.
-  void Accept(tcp::socket socket, absl::Duration timeout, std::string peer,
+  void Accept(tcp::socket socket, absl::Duration timeout, absl::Duration write_stall_timeout, std::string peer,
               absl::AnyInvocable<void(tcp::socket plain)> on_ready);
 
  private:
