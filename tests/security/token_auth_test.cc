@@ -174,6 +174,29 @@ TEST_F(TokenAuthTest, SymbolsClaimLimitsSubscriptionsAndTheRestOfTheRequestAppli
   }
 }
 
+TEST_F(TokenAuthTest, SymbolsClaimLimitsTheHttpApiToo) {
+  const std::string token = Mint(keys_->secret, "--symbols=AAPL");
+  const HttpResult latest = HttpGet(port(), "/api/v1/latest?token=" + token);
+  ASSERT_EQ(latest.status, 200) << latest.body;
+  const json::array prices = json::parse(latest.body).as_object().at("prices").as_array();
+  ASSERT_FALSE(prices.empty());
+  for (const json::value& price : prices) EXPECT_EQ(price.as_object().at("symbol"), "AAPL");
+
+  const HttpResult refused = HttpGet(port(), "/api/v1/latest?symbols=AAPL,MSFT&token=" + token);
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_NE(refused.body.find("forbidden_symbol"), std::string::npos) << refused.body;
+  EXPECT_EQ(HttpGet(port(), "/api/v1/stream?symbols=TSLA&token=" + token).status, 403);
+
+  // The SSE stream of "everything" carries only what the token allows.
+  RawConnection stream(port());
+  stream.Send("GET /api/v1/stream?token=" + token + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  const std::string events = stream.ReadAll(seconds(3));
+  EXPECT_NE(events.find("\"symbol\":\"AAPL\""), std::string::npos) << events;
+  for (const char* other : {"MSFT", "GOOGL", "TSLA", "NVDA", "AMZN"}) {
+    EXPECT_EQ(events.find(std::string("\"symbol\":\"") + other + "\""), std::string::npos) << other;
+  }
+}
+
 TEST_F(TokenAuthTest, RefreshBeforeExpiryKeepsTheConnection) {
   WsClient client(port(), "/ws?protocol=v1&token=" + Mint(keys_->secret, "--sub=alice --ttl=5s"));
   std::optional<json::object> expiring = client.ReadUntilType("token_expiring", seconds(6));

@@ -2,6 +2,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 
 namespace stockfeed::ws_gateway {
@@ -61,6 +63,47 @@ std::vector<std::string> RestrictSymbols(const TokenClaims& claims, std::optiona
     return {};
   }
   return RestrictSymbols(claims, *symbols);
+}
+
+std::variant<std::string, Rejection> ScopeDataRequest(const TokenClaims& claims, absl::string_view target) {
+  if (claims.AllowsAllSymbols()) return std::string(target);
+  const size_t question = target.find('?');
+  const absl::string_view path = target.substr(0, question);
+  const absl::string_view query = question == absl::string_view::npos ? "" : target.substr(question + 1);
+  const bool stream_or_latest = path == "/api/v1/stream" || path == "/api/v1/latest";
+  if (!stream_or_latest && path != "/api/v1/bars") return std::string(target);
+
+  std::vector<absl::string_view> kept;  // the query's other parameters, in order
+  std::vector<std::string> named;
+  for (absl::string_view pair : absl::StrSplit(query, '&', absl::SkipEmpty())) {
+    const absl::string_view key = stream_or_latest ? "symbols=" : "symbol=";
+    if (!absl::StartsWith(pair, key)) {
+      kept.push_back(pair);
+      continue;
+    }
+    for (absl::string_view name : absl::StrSplit(pair.substr(key.size()), ',', absl::SkipEmpty())) {
+      named.emplace_back(name);
+    }
+  }
+  if (!stream_or_latest) {
+    for (const std::string& symbol : named) {
+      if (!claims.AllowsSymbol(symbol)) {
+        return Rejection{403, "forbidden_symbol", absl::StrCat("the token does not allow ", symbol)};
+      }
+    }
+    return std::string(target);
+  }
+  const std::vector<std::string> forbidden = RestrictSymbols(claims, named);
+  if (!forbidden.empty()) {
+    return Rejection{403, "forbidden_symbol", absl::StrCat("the token does not allow ", absl::StrJoin(forbidden, ","))};
+  }
+  if (named.empty()) named = *claims.symbols;  // "all" is what the token allows
+  if (named.empty()) return Rejection{403, "forbidden_symbol", "the token allows no symbol"};
+  kept.push_back("");  // placeholder for the symbols parameter
+  std::string scoped = absl::StrCat(path, "?", absl::StrJoin(kept.begin(), kept.end() - 1, "&"));
+  if (kept.size() > 1) scoped += '&';
+  absl::StrAppend(&scoped, "symbols=", absl::StrJoin(named, ","));
+  return scoped;
 }
 
 void TokenGate::SetVerifier(std::shared_ptr<const TokenVerifier> verifier) {

@@ -35,6 +35,15 @@ bool RequiresToken(const RequestHead& head);
 std::vector<std::string> RestrictSymbols(const TokenClaims& claims, std::vector<std::string>& symbols);
 std::vector<std::string> RestrictSymbols(const TokenClaims& claims, std::optional<std::vector<std::string>>& symbols);
 
+// Narrows a plain-HTTP data request to its token's `symbols` claim, before
+// any route sees it: /api/v1/stream and /api/v1/latest get a `symbols=`
+// holding only what the token allows (the claim's list when they asked for
+// all), /api/v1/bars must name an allowed `symbol=`. A name outside the claim
+// is 403 forbidden_symbol (names that do not match literally are outside).
+// Returns the target to route, unchanged for other paths and for tokens
+// that allow every symbol.
+std::variant<std::string, Rejection> ScopeDataRequest(const TokenClaims& claims, absl::string_view target);
+
 // The token step of the admission chain. Without a verifier (no key
 // configured) every request passes without claims. The verifier can be
 // swapped at any time (SIGHUP) from another thread.

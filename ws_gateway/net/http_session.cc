@@ -141,6 +141,14 @@ void HttpSession::OnRead(const error_code& ec) {
     Upgrade(std::get<Admission>(std::move(admission)));
     return;
   }
+  if (const std::optional<TokenClaims>& claims = std::get<Admission>(admission).claims) {
+    std::variant<std::string, Rejection> scoped = ScopeDataRequest(*claims, View(parser_->get().target()));
+    if (const Rejection* refused = std::get_if<Rejection>(&scoped)) {
+      Refuse(*refused);
+      return;
+    }
+    parser_->get().target(std::get<std::string>(scoped));
+  }
   if (StartEventStream(shard_, stream_, slot_, parser_->get(), peer_)) return;
   if (IsBarsRequest(View(parser_->get().target())) && IsGetOrHead(parser_->get()) && shard_.bars_client()) {
     ServeBars(shared_from_this(), *shard_.bars_client(), parser_->release());

@@ -52,6 +52,34 @@ TEST(TokenGateTest, WithAVerifierAMissingTokenIs401) {
   EXPECT_TRUE(std::holds_alternative<std::optional<TokenClaims>>(gate.Check(Head("/healthz", {}, false), absl::Now())));
 }
 
+TEST(ScopeDataRequestTest, NarrowsStreamAndLatestChecksBarsAndLeavesTheRest) {
+  TokenClaims scoped;
+  scoped.symbols = std::vector<std::string>{"AAPL", "MSFT"};
+  const auto target = [&](absl::string_view in) { return std::get<std::string>(ScopeDataRequest(scoped, in)); };
+  const auto refused = [&](absl::string_view in) { return std::get<Rejection>(ScopeDataRequest(scoped, in)); };
+  EXPECT_EQ(target("/api/v1/stream"), "/api/v1/stream?symbols=AAPL,MSFT");
+  EXPECT_EQ(target("/api/v1/latest?token=t&sources=finnhub"), "/api/v1/latest?token=t&sources=finnhub&symbols=AAPL,MSFT");
+  EXPECT_EQ(target("/api/v1/stream?symbols=MSFT&after_seq=4"), "/api/v1/stream?after_seq=4&symbols=MSFT");
+  EXPECT_EQ(target("/api/v1/stream?symbols=*"), "/api/v1/stream?symbols=AAPL,MSFT");
+  EXPECT_EQ(target("/api/v1/bars?symbol=AAPL&source=s&interval=1m"), "/api/v1/bars?symbol=AAPL&source=s&interval=1m");
+  EXPECT_EQ(target("/api/v1/symbols"), "/api/v1/symbols");
+  EXPECT_EQ(target("/stats?token=t"), "/stats?token=t");
+
+  const Rejection stream = refused("/api/v1/stream?symbols=AAPL,TSLA");
+  EXPECT_EQ(stream.status, 403);
+  EXPECT_EQ(stream.code, "forbidden_symbol");
+  EXPECT_EQ(stream.message, "the token does not allow TSLA");
+  EXPECT_EQ(refused("/api/v1/latest?symbols=AAPL&symbols=NVDA").message, "the token does not allow NVDA");
+  EXPECT_EQ(refused("/api/v1/bars?symbol=TSLA&source=s&interval=1m").status, 403);
+  EXPECT_EQ(refused("/api/v1/stream?symbols=%41APL").status, 403);  // only literal names pass
+
+  TokenClaims none;
+  none.symbols = std::vector<std::string>{};
+  EXPECT_EQ(std::get<Rejection>(ScopeDataRequest(none, "/api/v1/stream")).message, "the token allows no symbol");
+  TokenClaims all;
+  EXPECT_EQ(std::get<std::string>(ScopeDataRequest(all, "/api/v1/stream")), "/api/v1/stream");
+}
+
 TEST(RestrictSymbolsTest, KeepsAllowedExpandsStarAndReturnsForbidden) {
   TokenClaims claims;
   claims.symbols = std::vector<std::string>{"AAPL", "MSFT"};
