@@ -4,8 +4,34 @@ import { FeedConnection } from './js/feed.js';
 import { FeedModel, displayState } from './js/model.js';
 import { buildFeedUrl, normalizePrice } from './js/protocol.js';
 import { DashboardView } from './js/view.js';
+import { DEFAULT_RANGE, RANGES, barsPath, hasBars, parseBarsResponse, referencePath } from './js/bars.js';
 
 const STATS_RENDER_MS = 250;
+// Live but no price for this long: say so (the feed may be quiet, or stuck upstream).
+const STALE_AFTER_MS = 10_000;
+// Bars requests in flight at once; the rest wait (a page may have hundreds of pairs).
+const MAX_FETCHES = 4;
+const PREFS_KEY = 'stockfeed.prefs';
+const WATCHLIST_KEY = 'stockfeed.watchlist';
+
+function loadJson(key) {
+  try {
+    return JSON.parse(localStorage.getItem(key) ?? 'null');
+  } catch {
+    return null;
+  }
+}
+function saveJson(key, value) {
+  try {
+    localStorage.setItem(key, JSON.stringify(value));
+  } catch { /* private mode or full: the page works without */ }
+}
+const savedPrefs = loadJson(PREFS_KEY) ?? {};
+const prefs = {
+  mode: savedPrefs.mode === 'line' ? 'line' : 'candles',
+  range: RANGES[savedPrefs.range] ? savedPrefs.range : DEFAULT_RANGE,
+  view: savedPrefs.view === 'table' ? 'table' : 'cards',
+};
 
 // Wall clock in µs with sub-millisecond resolution. performance.now() is monotonic and can
 // drift from Date.now() over hours, so the base is re-anchored to the wall clock regularly.
@@ -14,15 +40,79 @@ setInterval(() => (clockBase = Date.now() - performance.now()), 5000);
 const wallClockUs = () => (clockBase + performance.now()) * 1000;
 
 const model = new FeedModel();
+const savedWatchlist = loadJson(WATCHLIST_KEY);
+if (Array.isArray(savedWatchlist)) model.watched = new Set(savedWatchlist.filter((x) => typeof x === 'string'));
 let socketState = 'connecting';
+let lastPriceAt = 0;
 let retryAt = null;
-let upstreamMessage = '';
+
+/** Headers of every /api/ request: the token, when token auth gave us one. */
+function apiHeaders() {
+  return tokens.current ? { Authorization: `Bearer ${tokens.current}` } : {};
+}
+
+// GET with at most MAX_FETCHES in flight.
+const fetchQueue = [];
+let fetching = 0;
+function queuedFetch(path) {
+  return new Promise((resolve, reject) => {
+    fetchQueue.push({ path, resolve, reject });
+    pumpFetches();
+  });
+}
+function pumpFetches() {
+  while (fetching < MAX_FETCHES && fetchQueue.length) {
+    const { path, resolve, reject } = fetchQueue.shift();
+    fetching++;
+    fetch(path, { headers: apiHeaders() })
+      .then(async (res) => {
+        if (!res.ok) throw Object.assign(new Error(`HTTP ${res.status}`), { status: res.status });
+        return parseBarsResponse(await res.json());
+      })
+      .then(resolve, reject)
+      .finally(() => {
+        fetching--;
+        pumpFetches();
+      });
+  }
+}
+
+/** Bars for a chart; the answer's session reference also sets the quote's day change. */
+async function loadBars(symbol, source, range) {
+  if (!hasBars(symbol, source)) return { bars: [], sessionOpen: null }; // live ticks only
+  const answer = await queuedFetch(barsPath(symbol, source, range));
+  if (answer.sessionOpen) {
+    model.setDayOpen(symbol, source, answer.sessionOpen);
+    requestRender();
+  }
+  return answer;
+}
+
+/** The day change needs each pair's session reference, chart or not: one small request each. */
+const referenceAsked = new Set();
+function askReference(symbol, source) {
+  const key = `${symbol}\u0000${source}`;
+  if (referenceAsked.has(key) || !hasBars(symbol, source)) return;
+  referenceAsked.add(key);
+  queuedFetch(referencePath(symbol, source)).then((answer) => {
+    if (answer.sessionOpen) model.setDayOpen(symbol, source, answer.sessionOpen);
+    requestRender();
+  }).catch((e) => {
+    // Unavailable for now: asked again with a later price. A refusal (4xx) stays one.
+    if (!(e.status >= 400 && e.status < 500)) referenceAsked.delete(key);
+  });
+}
 
 const view = new DashboardView(document, {
   onToggle: (symbol, on) => control(model.setSymbolWatched(symbol, on)),
   onWatchAll: () => control(model.watchAll()),
   onWatchNone: () => control(model.watchNone()),
   onReconnectNow: () => feed.reconnectNow(),
+  loadBars,
+  onPrefs: (p) => saveJson(PREFS_KEY, p),
+}, prefs);
+document.querySelector('[data-testid=note-dismiss]').addEventListener('click', (ev) => {
+  ev.target.closest('[data-testid=note]').hidden = true;
 });
 
 // Token auth (docs/security.md): ?token= in the page URL, a hook, or the login field.
@@ -59,16 +149,19 @@ const feed = new FeedConnection({
 /** Sends a subscription change now; if offline, the next connect URL carries it anyway. */
 function control(msg) {
   if (msg) feed.send(msg);
+  saveJson(WATCHLIST_KEY, model.watched === null ? null : [...model.watched]);
   requestRender();
 }
 
 let lastStatusKey = '';
 function showStatus() {
-  const state = displayState(socketState, model.upstream);
-  const key = `${state}|${retryAt}|${upstreamMessage}`;
+  let state = displayState(socketState, model.upstream);
+  if (state === 'live' && lastPriceAt && Date.now() - lastPriceAt > STALE_AFTER_MS) state = 'stale';
+  const key = `${state}|${retryAt}|${state === 'stale' ? Math.round((Date.now() - lastPriceAt) / 1000) : ''}`;
   if (key === lastStatusKey) return;
   lastStatusKey = key;
-  view.setStatus(state, { retryAt, message: upstreamMessage });
+  const quietFor = Math.round((Date.now() - lastPriceAt) / 1000);
+  view.setStatus(state, { retryAt, message: state === 'stale' ? `no price for ${quietFor} s` : '' });
 }
 
 function applyPrices(list, nowUs, snapshot) {
@@ -76,11 +169,33 @@ function applyPrices(list, nowUs, snapshot) {
     const p = normalizePrice(raw);
     if (!p) continue;
     if (snapshot) p.snapshot = true;
-    model.applyPrice(p, nowUs);
+    if (!model.applyPrice(p, nowUs)) continue;
+    const q = model.symbols.get(p.symbol).get(p.source);
+    view.tick(q);
+    if (q.dayOpen === null) askReference(p.symbol, p.source);
   }
+  if (!snapshot && list.length) lastPriceAt = Date.now();
 }
 
+// What the page's own code costs, for the browser tests' render-cost checks (read-only for
+// them): message batches and frame renders since reset(), count, total and longest in ms.
+const cost = {
+  reset() {
+    Object.assign(this, { batches: 0, messagesMs: 0, maxMessagesMs: 0, renders: 0, renderMs: 0, maxRenderMs: 0 });
+  },
+};
+cost.reset();
+
 function handleMessages(msgs) {
+  const started = performance.now();
+  handleMessageList(msgs);
+  const ms = performance.now() - started;
+  cost.batches++;
+  cost.messagesMs += ms;
+  cost.maxMessagesMs = Math.max(cost.maxMessagesMs, ms);
+}
+
+function handleMessageList(msgs) {
   const nowUs = wallClockUs();
   for (const m of msgs) {
     switch (m.type) {
@@ -97,7 +212,6 @@ function handleMessages(msgs) {
         break;
       case 'status':
         model.upstream = m.upstream;
-        upstreamMessage = typeof m.message === 'string' ? m.message : '';
         showStatus();
         break;
       case 'stats':
@@ -110,9 +224,12 @@ function handleMessages(msgs) {
       case 'error':
         console.warn('stockfeed: gateway error', m.code, m.message);
         break;
+      case 'resync':
+        view.showNote('Resuming was not possible: the gateway no longer held the prices missed while away, '
+          + 'so the view was reloaded from a fresh snapshot. Charts are complete again once their bars reload.');
+        break;
       case 'subscribed':
       case 'resumed':
-      case 'resync':
       case 'pong':
         console.debug('stockfeed:', m.type, m);
         break;
@@ -129,16 +246,22 @@ function requestRender() {
   frameRequested = true;
   requestAnimationFrame(() => {
     frameRequested = false;
+    const started = performance.now();
     view.render(model.takeChanges(), model);
+    const ms = performance.now() - started;
+    cost.renders++;
+    cost.renderMs += ms;
+    cost.maxRenderMs = Math.max(cost.maxRenderMs, ms);
   });
 }
 
 setInterval(() => view.renderStats(model.stats(wallClockUs())), STATS_RENDER_MS);
+setInterval(showStatus, 1000); // notices a feed gone quiet
 matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => view.applyTheme());
 addEventListener('online', () => feed.reconnectNow());
 
 showStatus();
 feed.start();
 
-// Debug handle for the console and the browser tests' render-cost check.
-window.stockfeed = { model, view, feed, handleMessages, requestRender, tokens };
+// Debug handle for the console and the browser tests (chart data, render cost).
+window.stockfeed = { model, view, feed, handleMessages, requestRender, tokens, cost };

@@ -1,12 +1,21 @@
-// One lightweight-charts chart per symbol card, one line series per source.
+// lightweight-charts wrapper: one chart showing one or more sources of a symbol as candlesticks
+// or lines, with a crosshair legend giving the hovered bar's OHLC. Zoom and scroll are the
+// library's own (mouse wheel, drag, pinch); the arrow and +/- keys do the same when focused.
 // The library is the standalone bundle loaded by a plain <script> (window.LightweightCharts);
 // build.sh always vendors it, but the page keeps working without charts if it is missing.
+import { sourceColor } from './bars.js';
 
-const MAX_POINTS = 600; // ~10 minutes at one point per second
-const SERIES_COLORS = ['#2962ff', '#e67e22', '#16a085', '#8e44ad', '#c0392b', '#7f8c8d'];
-
+function zoneName() {
+  try {
+    return new Intl.DateTimeFormat(undefined, { timeZoneName: 'short' }).formatToParts(new Date())
+      .find((p) => p.type === 'timeZoneName')?.value ?? '';
+  } catch {
+    return '';
+  }
+}
 const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
-const localTime = (t) => timeFmt.format(new Date(t * 1000));
+const shortTimeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const ZONE = zoneName();
 
 function themeOptions() {
   const css = getComputedStyle(document.documentElement);
@@ -19,52 +28,159 @@ function themeOptions() {
   };
 }
 
-/** One colour per source across all cards, so a source looks the same everywhere. */
-const sourceColors = new Map();
-export function sourceColor(source) {
-  if (!sourceColors.has(source)) sourceColors.set(source, SERIES_COLORS[sourceColors.size % SERIES_COLORS.length]);
-  return sourceColors.get(source);
-}
-
+export { sourceColor };
 export const chartsAvailable = () => typeof globalThis.LightweightCharts?.createChart === 'function';
 
+/** Binary search of the bar starting at `time` in an ascending list. */
+function barAt(bars, time) {
+  let lo = 0;
+  let hi = bars.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (bars[mid].time === time) return bars[mid];
+    if (bars[mid].time < time) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return null;
+}
+
 export class SymbolChart {
-  constructor(container) {
+  /**
+   * @param {HTMLElement} container
+   * @param {HTMLElement} legend  element the crosshair legend is written into
+   * @param {{mode: 'candles'|'line', precision: number, showSeconds: boolean}} opts
+   */
+  constructor(container, legend, { mode, precision, showSeconds }) {
+    this.mode = mode;
+    this.precision = precision;
+    this.legend = legend;
     this.chart = globalThis.LightweightCharts.createChart(container, {
       autoSize: true,
       ...themeOptions(),
       timeScale: {
-        ...themeOptions().timeScale, timeVisible: true, secondsVisible: true, tickMarkFormatter: localTime,
-        barSpacing: 3, rightOffset: 2,
+        ...themeOptions().timeScale, timeVisible: true, secondsVisible: showSeconds, rightOffset: 2,
+        tickMarkFormatter: (t) => shortTimeFmt.format(new Date(t * 1000)),
       },
-      localization: { timeFormatter: localTime },
-      handleScroll: false,
-      handleScale: false,
+      localization: { timeFormatter: (t) => `${timeFmt.format(new Date(t * 1000))} ${ZONE}` },
+      crosshair: { mode: 0 },
     });
-    /** source -> {series, points} */
+    /** source -> {series, data: BarSeries} */
     this.series = new Map();
+    this.chart.subscribeCrosshairMove((param) => this.#showLegend(param?.time ?? null));
+    container.tabIndex = 0;
+    // The container outlives the chart (a range change builds a new one in it): remove() detaches.
+    this.listeners = new AbortController();
+    container.addEventListener('keydown', (ev) => this.#onKey(ev), { signal: this.listeners.signal });
   }
 
-  /** Adds the latest price of a source; points within the same second replace each other. */
-  push(source, timeSec, price) {
-    if (!timeSec) return;
+  #addSeries(source) {
+    const color = sourceColor(source);
+    const priceFormat = { type: 'price', precision: this.precision, minMove: 10 ** -this.precision };
+    if (this.mode === 'line') {
+      return this.chart.addLineSeries({ color, lineWidth: 2, priceLineVisible: false, priceFormat });
+    }
+    // Each source in its own colour: filled when up, hollow when down.
+    return this.chart.addCandlestickSeries({
+      upColor: color, downColor: 'rgba(0,0,0,0)', borderUpColor: color, borderDownColor: color,
+      wickUpColor: color, wickDownColor: color, priceLineVisible: false, priceFormat,
+    });
+  }
+
+  #point(bar) {
+    return this.mode === 'line' ? { time: bar.time, value: bar.close } : bar;
+  }
+
+  /** Shows `data` (a BarSeries) for `source`, replacing what the chart had for it. */
+  setData(source, data) {
     let s = this.series.get(source);
     if (!s) {
-      const color = sourceColor(source);
-      s = { series: this.chart.addLineSeries({ color, lineWidth: 2, priceLineVisible: false }), points: [] };
+      s = { series: this.#addSeries(source), data };
       this.series.set(source, s);
     }
-    const last = s.points[s.points.length - 1];
-    if (last && timeSec < last.time) return; // late replay; the chart only grows forward
-    const point = { time: timeSec, value: price };
-    if (last && last.time === timeSec) s.points[s.points.length - 1] = point;
-    else s.points.push(point);
-    if (s.points.length > 2 * MAX_POINTS) {
-      s.points = s.points.slice(-MAX_POINTS);
-      s.series.setData(s.points);
-    } else {
-      s.series.update(point);
+    s.data = data;
+    s.series.setData(data.bars.map((b) => this.#point(b)));
+    this.#showLegend(null);
+  }
+
+  /** Pushes bars that changed (the current one, maybe the one before) to the chart. */
+  update(source, bars) {
+    const s = this.series.get(source);
+    if (!s) return;
+    try {
+      for (const bar of bars) s.series.update(this.#point(bar));
+    } catch {
+      s.series.setData(s.data.bars.map((b) => this.#point(b))); // out of order: redraw all
     }
+    if (this.legend && this.legend.dataset.time === '') this.#showLegend(null); // the legend follows the newest bar
+  }
+
+  /** Shows the last `spanSec` seconds up to the newest bar. */
+  showSpan(spanSec) {
+    let newest = 0;
+    for (const { data } of this.series.values()) newest = Math.max(newest, data.last?.time ?? 0);
+    if (!newest) return;
+    try {
+      this.chart.timeScale().setVisibleRange({ from: newest - spanSec, to: newest });
+    } catch {
+      this.chart.timeScale().fitContent(); // fewer bars than the span: show them all
+    }
+  }
+
+  setMode(mode) {
+    if (mode === this.mode) return;
+    this.mode = mode;
+    for (const [source, s] of this.series) {
+      this.chart.removeSeries(s.series);
+      s.series = this.#addSeries(source);
+      s.series.setData(s.data.bars.map((b) => this.#point(b)));
+    }
+  }
+
+  /** Data of the legend, for tests: {source: {time, open, high, low, close}} at `time` (null = latest). */
+  legendData(time) {
+    const out = {};
+    for (const [source, { data }] of this.series) {
+      const bar = time === null ? data.last : barAt(data.bars, time);
+      if (bar) out[source] = { time: bar.time, open: bar.open, high: bar.high, low: bar.low, close: bar.close };
+    }
+    return out;
+  }
+
+  #showLegend(time) {
+    if (!this.legend) return;
+    const fmt = (v) => v.toFixed(this.precision);
+    const parts = [];
+    for (const [source, bar] of Object.entries(this.legendData(time))) {
+      parts.push({ source, text: `O ${fmt(bar.open)} H ${fmt(bar.high)} L ${fmt(bar.low)} C ${fmt(bar.close)}`, bar });
+    }
+    this.legend.replaceChildren(...parts.map(({ source, text, bar }) => {
+      const row = document.createElement('span');
+      row.className = 'legend-row';
+      row.dataset.source = source;
+      row.dataset.time = String(bar.time);
+      Object.assign(row.dataset, { open: bar.open, high: bar.high, low: bar.low, close: bar.close });
+      const swatch = document.createElement('span');
+      swatch.className = 'swatch';
+      swatch.style.backgroundColor = sourceColor(source);
+      row.append(swatch, `${source} ${text}`);
+      return row;
+    }));
+    this.legend.dataset.time = time === null ? '' : String(time);
+  }
+
+  #onKey(ev) {
+    const ts = this.chart.timeScale();
+    const range = ts.getVisibleLogicalRange();
+    if (!range) return;
+    const width = range.to - range.from;
+    let next = null;
+    if (ev.key === 'ArrowLeft') next = { from: range.from - width / 10, to: range.to - width / 10 };
+    else if (ev.key === 'ArrowRight') next = { from: range.from + width / 10, to: range.to + width / 10 };
+    else if (ev.key === '+' || ev.key === '=') next = { from: range.from + width / 4, to: range.to };
+    else if (ev.key === '-') next = { from: range.from - width / 2, to: range.to };
+    if (!next) return;
+    ev.preventDefault();
+    ts.setVisibleLogicalRange(next);
   }
 
   applyTheme() {
@@ -72,6 +188,7 @@ export class SymbolChart {
   }
 
   remove() {
+    this.listeners.abort();
     this.chart.remove();
   }
 }

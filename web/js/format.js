@@ -1,16 +1,28 @@
 // Number formatting for the view. Formatters are created once; they are hot at 1,000 updates/s.
-const priceFmt = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-const smallPriceFmt = new Intl.NumberFormat(undefined, { minimumFractionDigits: 4, maximumFractionDigits: 4 });
+const priceFmts = new Map(); // decimals -> formatter
 const changeFmt = new Intl.NumberFormat(undefined, {
   minimumFractionDigits: 2, maximumFractionDigits: 4, signDisplay: 'exceptZero',
 });
 const pctFmt = new Intl.NumberFormat(undefined, {
   minimumFractionDigits: 2, maximumFractionDigits: 2, signDisplay: 'exceptZero',
 });
-const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+// Times carry their zone, so a screenshot or a colleague abroad reads them right.
+const timeFmt = new Intl.DateTimeFormat(undefined, {
+  hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short',
+});
 
-export const formatPrice = (p) => (Math.abs(p) < 1 ? smallPriceFmt : priceFmt).format(p);
-export const formatChange = (abs, pct) => `${changeFmt.format(abs)} (${pctFmt.format(pct)}%)`;
+/** A price with `decimals` digits (the symbol's precision); 2, or 4 below 1, when not given. */
+export function formatPrice(p, decimals = Math.abs(p) < 1 ? 4 : 2) {
+  let fmt = priceFmts.get(decimals);
+  if (!fmt) {
+    fmt = new Intl.NumberFormat(undefined, { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+    priceFmts.set(decimals, fmt);
+  }
+  return fmt.format(p);
+}
+export const formatPercent = (pct) => pctFmt.format(pct);
+/** "+0.12 (+0.05%)", or just "+0.12" without a percentage. */
+export const formatChange = (abs, pct) => (pct === undefined ? changeFmt.format(abs) : `${changeFmt.format(abs)} (${pctFmt.format(pct)}%)`);
 export const formatTime = (unixSec) => (unixSec ? timeFmt.format(new Date(unixSec * 1000)) : '');
 
 export function direction(change) {

@@ -12,7 +12,7 @@ export class Quote {
     this.source = source;
     this.price = price;
     this.prevPrice = null; // price of the previous tick
-    this.firstPrice = price; // first price this page session saw
+    this.dayOpen = null; // the session's reference price (first of the trading day), from the service
     this.seq = 0;
     this.eventTimeUs = 0;
     this.timestamp = 0; // unix seconds
@@ -23,11 +23,12 @@ export class Quote {
   get tickPercent() {
     return this.prevPrice ? (this.tickChange / this.prevPrice) * 100 : 0;
   }
-  get sessionChange() {
-    return this.price - this.firstPrice;
+  /** Change since the session reference; null until the service told us the reference. */
+  get dayChange() {
+    return this.dayOpen === null ? null : this.price - this.dayOpen;
   }
-  get sessionPercent() {
-    return this.firstPrice ? (this.sessionChange / this.firstPrice) * 100 : 0;
+  get dayPercent() {
+    return this.dayOpen ? (this.dayChange / this.dayOpen) * 100 : null;
   }
   /** Unix seconds of the price, for the chart's time axis. */
   get timeSec() {
@@ -199,6 +200,14 @@ export class FeedModel {
     this.watched = new Set();
     this.changes.watchChanged = true;
     return before.length ? unsubscribeMsg(before) : null;
+  }
+
+  /** The session reference of a pair (GET /api/v1/bars session.open); marks the quote changed. */
+  setDayOpen(symbol, source, price) {
+    const q = this.symbols.get(symbol)?.get(source);
+    if (!q || !(price > 0) || q.dayOpen === price) return;
+    q.dayOpen = price;
+    this.changes.changed.add(q);
   }
 
   /** Parameters for the next (re)connect: restore the subscription and resume. */

@@ -121,8 +121,11 @@ function tcpOpen(port) {
 }
 
 export class StockfeedSystem {
-  /** `gatewayPort`: a fixed port for the gateway (default: a free one); `gatewayArgs`: more flags. */
-  static async start({ rate = 50, seed = 1, gatewayPort = 0, gatewayArgs = [] } = {}) {
+  /**
+   * `gatewayPort`: a fixed port for the gateway (default: a free one); `gatewayArgs`,
+   * `serviceArgs`: more flags (e.g. --backfill=1h for charts with history at once).
+   */
+  static async start({ rate = 50, seed = 1, gatewayPort = 0, gatewayArgs = [], serviceArgs = [] } = {}) {
     const sys = new StockfeedSystem();
     sys.gatewayArgs = gatewayArgs;
     sys.priceServiceBin = binary('STOCKFEED_PRICE_SERVICE', 'price_service');
@@ -130,7 +133,7 @@ export class StockfeedSystem {
     [sys.servicePort, sys.gatewayPort] = await freePorts(2);
     if (gatewayPort) sys.gatewayPort = gatewayPort;
     sys.serviceArgs = [`--listen=127.0.0.1:${sys.servicePort}`, `--rate=${rate}`, `--seed=${seed}`,
-      '--admin_listen=127.0.0.1:0'];
+      '--admin_listen=127.0.0.1:0', ...serviceArgs];
     try {
       await sys.startService();
       await sys.startGateway();

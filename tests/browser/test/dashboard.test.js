@@ -168,7 +168,7 @@ describe('dashboard against price_service + ws_gateway', () => {
       await sys.killGateway();
       await page.waitForFunction(() => document.querySelector('[data-testid=status]').dataset.state === 'reconnecting',
         null, { timeout: 10000 });
-      assert.equal(await page.textContent('[data-testid=status-text]'), 'Disconnected, reconnecting');
+      assert.equal(await page.textContent('[data-testid=status-text]'), 'Gateway unreachable');
       await page.waitForFunction(() => /retry in \d+ s/.test(document.querySelector('[data-testid=status-detail]').textContent),
         null, { timeout: 10000, polling: 50 });
       await screenshot(page, 'reconnecting');

@@ -49,7 +49,7 @@ describe('backoff', () => {
 });
 
 describe('model', () => {
-  test('tracks tick and session changes; drops duplicates by seq', () => {
+  test('tracks tick and day changes; drops duplicates by seq', () => {
     const m = new FeedModel();
     m.applyPrice(price('A', 'f', 100, 1), 2_000_000);
     m.applyPrice(price('A', 'f', 101, 2), 2_000_000);
@@ -59,7 +59,10 @@ describe('model', () => {
     const q = m.symbols.get('A').get('f');
     assert.equal(q.prevPrice, 101);
     assert.ok(Math.abs(q.tickChange + 1.01) < 1e-9);
-    assert.ok(Math.abs(q.sessionChange + 0.01) < 1e-9);
+    assert.equal(q.dayChange, null, 'no day change before the session reference is known');
+    m.setDayOpen('A', 'f', 100);
+    assert.ok(Math.abs(q.dayChange + 0.01) < 1e-9);
+    assert.ok(Math.abs(q.dayPercent + 0.01) < 1e-9);
     assert.equal(m.lastSeq, 3);
     const c = m.takeChanges();
     assert.deepEqual(c.newSymbols, ['A']);
@@ -210,5 +213,45 @@ describe('feed connection', () => {
     } finally {
       console.warn = warn;
     }
+  });
+});
+
+describe('bars', async () => {
+  const { BarSeries, barsPath, parseBarsResponse, precisionFor, sourceColor } = await import('../../../web/js/bars.js');
+
+  test('ticks extend the current bar and open a new one on roll-over', () => {
+    const s = new BarSeries(60);
+    assert.deepEqual(s.tick(120.5, 10), [{ time: 120, open: 10, high: 10, low: 10, close: 10, count: 1 }]);
+    s.tick(130, 12);
+    s.tick(179.9, 9);
+    assert.deepEqual(s.last, { time: 120, open: 10, high: 12, low: 9, close: 9, count: 3 });
+    const rolled = s.tick(180, 11);
+    assert.equal(rolled[0].time, 180);
+    assert.equal(s.bars.length, 2);
+    assert.deepEqual(s.tick(100, 1), [], 'older than the current bar: ignored');
+  });
+
+  test('fetched bars merge with ticks that arrived before them', () => {
+    const s = new BarSeries(60);
+    s.tick(125, 15); // inside the last fetched bar
+    s.tick(185, 16); // after it
+    s.load([{ time: 60, open: 1, high: 2, low: 1, close: 2, count: 4 }, { time: 120, open: 10, high: 11, low: 9, close: 10, count: 5 }]);
+    assert.deepEqual(s.bars.map((b) => [b.time, b.high, b.close, b.count]), [[60, 2, 2, 4], [120, 15, 15, 6], [180, 16, 16, 1]]);
+    assert.equal(s.loaded, true);
+  });
+
+  test('range, response parsing, precision and colours', () => {
+    const u = new URL(barsPath('A&B', 'src', '1h'), 'http://x');
+    assert.deepEqual(Object.fromEntries(u.searchParams), { symbol: 'A&B', source: 'src', interval: '1m', limit: '60' });
+    assert.equal(new URL(barsPath('A', 's', '1d'), 'http://x').searchParams.get('interval'), '5m');
+    const r = parseBarsResponse({ session: { start: 5, open: 9.5, time_zone: 'UTC' }, bars: [{ time: 1, open: 1, high: 1, low: 1, close: 1 }, { time: 'x' }] });
+    assert.equal(r.bars.length, 1);
+    assert.equal(r.sessionOpen, 9.5);
+    assert.equal(parseBarsResponse({ session: {}, bars: [] }).sessionOpen, null);
+    assert.throws(() => parseBarsResponse({ error: 'x' }));
+    assert.equal(precisionFor(0.5), 4);
+    assert.equal(precisionFor(189.2), 2);
+    assert.equal(sourceColor('finnhub'), sourceColor('finnhub'));
+    assert.notEqual(sourceColor('finnhub'), sourceColor('alpha_vantage'));
   });
 });
