@@ -17,7 +17,8 @@ const STATUS_LABELS = {
   down: 'Feed down upstream',
 };
 const CHART_TICK_MS = 100;
-const CHART_SLOTS = 10;
+// Charts redraw in turns: every card's chart within CHART_SLOTS × CHART_TICK_MS of a price.
+const CHART_SLOTS = 2;
 const MAX_BARS = 5000;
 
 const byText = (a, b) => (a < b ? -1 : a > b ? 1 : 0);

@@ -55,16 +55,27 @@ describe('charts from bars against price_service + ws_gateway', () => {
     test('the current bar\'s close follows live ticks', async () => {
       const [source] = await sourcesOf(page, SYMBOL);
       await until(async () => (await chartData(page, SYMBOL, source))?.length > 0, { message: 'bars loaded' });
+      // Every live price of the pair from now on, as the view receives it.
+      await page.evaluate(({ symbol, source }) => {
+        const { view } = window.stockfeed;
+        const tick = view.tick.bind(view);
+        window.liveTicks = [];
+        view.tick = (q) => {
+          if (q.symbol === symbol && q.source === source) window.liveTicks.push({ price: q.price, timeUs: q.eventTimeUs });
+          tick(q);
+        };
+      }, { symbol: SYMBOL, source });
       const seen = new Set();
       await until(async () => {
         const r = await page.evaluate(({ symbol, source }) => {
-          const q = window.stockfeed.model.symbols.get(symbol).get(source);
           const data = window.stockfeed.view.cards.get(symbol).chart.series.get(source).series.data();
-          return { price: q.price, close: data[data.length - 1].close, time: data[data.length - 1].time };
+          return { last: data[data.length - 1], ticks: window.liveTicks };
         }, { symbol: SYMBOL, source });
-        if (r.price === r.close) seen.add(r.price);
+        // The chart's current bar closes at the newest live tick of its interval.
+        const inBar = r.ticks.filter((t) => Math.floor(t.timeUs / 1e6) === r.last.time);
+        if (inBar.length && inBar.some((t) => t.price === r.last.close)) seen.add(r.last.close);
         return seen.size >= 3;
-      }, { timeoutMs: 20000, message: 'three different prices shown as the current bar\'s close' });
+      }, { timeoutMs: 30000, message: 'three live prices shown as the current bar\'s close' });
     });
 
     test('switching range changes the interval and the visible span', async () => {
