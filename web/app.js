@@ -137,6 +137,8 @@ const feed = new FeedConnection({
   onMessages: handleMessages,
   onState: (state, info) => {
     socketState = state;
+    // A fresh connection counts as news: quiet is measured from it when no price came since.
+    if (state === 'open') lastPriceAt = Date.now();
     retryAt = info.retryAt;
     if (state !== 'open') {
       model.upstream = 'unknown'; // the next connection reports afresh
@@ -156,7 +158,7 @@ function control(msg) {
 let lastStatusKey = '';
 function showStatus() {
   let state = displayState(socketState, model.upstream);
-  if (state === 'live' && lastPriceAt && Date.now() - lastPriceAt > STALE_AFTER_MS) state = 'stale';
+  if (state === 'live' && Date.now() - lastPriceAt > STALE_AFTER_MS) state = 'stale';
   const key = `${state}|${retryAt}|${state === 'stale' ? Math.round((Date.now() - lastPriceAt) / 1000) : ''}`;
   if (key === lastStatusKey) return;
   lastStatusKey = key;

@@ -252,6 +252,42 @@ describe('charts from bars against price_service + ws_gateway', () => {
     await context.close();
   });
 
+  test('states: stale after 10 s without a price; a note when a resume was impossible', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const watcher = watchProblems(page);
+    let withhold = true; // drop live prices until told otherwise
+    await page.routeWebSocket(/\/ws/, (ws) => {
+      const server = ws.connectToServer();
+      server.onMessage((message) => {
+        if (withhold && typeof message === 'string' && /"type":"price"/.test(message) && !/"type":"snapshot"/.test(message)) return;
+        ws.send(message);
+      });
+    });
+    await page.goto(`${sys.baseUrl}/`);
+    await page.waitForFunction(() => document.querySelector('[data-testid=status]').dataset.state === 'stale',
+      null, { timeout: 20000 });
+    assert.equal(await page.textContent('[data-testid=status-text]'), 'Live, no recent prices');
+    assert.match(await page.textContent('[data-testid=status-detail]'), /^no price for \d+ s$/);
+    await screenshot(page, 'state-stale');
+    withhold = false;
+    await live(page);
+    // Resume from a position the gateway cannot have (another epoch): it answers resync and a
+    // fresh snapshot; the page says so in words.
+    await page.evaluate(() => {
+      const { model, feed } = window.stockfeed;
+      model.epoch = 'sim-gone';
+      model.lastSeq = 1;
+      feed.ws.close();
+    });
+    await page.waitForSelector('[data-testid=note]:not([hidden])', { timeout: 20000 });
+    assert.match(await page.textContent('[data-testid=note]'), /Resuming was not possible.*fresh snapshot/);
+    await live(page);
+    await screenshot(page, 'state-resync-note');
+    assert.deepEqual(watcher.problems, [], watcher.problems.join('\n'));
+    await context.close();
+  });
+
   for (const colorScheme of ['light', 'dark']) {
     test(`phone width (390 px, ${colorScheme}): no horizontal overflow, picker folded`, async () => {
       const context = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme, isMobile: true, hasTouch: true });
