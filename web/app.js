@@ -228,7 +228,8 @@ function handleMessageList(msgs) {
         break;
       case 'resync':
         view.showNote('Resuming was not possible: the gateway no longer held the prices missed while away, '
-          + 'so the view was reloaded from a fresh snapshot. Charts are complete again once their bars reload.');
+          + 'so the view was reloaded from a fresh snapshot and the charts from the service\'s bars.');
+        view.reloadCharts();
         break;
       case 'subscribed':
       case 'resumed':

@@ -79,10 +79,11 @@ export class SymbolChart {
     if (this.mode === 'line') {
       return this.chart.addLineSeries({ color, lineWidth: 2, priceLineVisible: false, priceFormat });
     }
-    // Each source in its own colour: filled when up, hollow when down.
+    // Each source in its own colour: filled when up, hollow when down. The last-value label
+    // would take the hollow (transparent) colour, so candles leave the price to the legend.
     return this.chart.addCandlestickSeries({
       upColor: color, downColor: 'rgba(0,0,0,0)', borderUpColor: color, borderDownColor: color,
-      wickUpColor: color, wickDownColor: color, priceLineVisible: false, priceFormat,
+      wickUpColor: color, wickDownColor: color, priceLineVisible: false, lastValueVisible: false, priceFormat,
     });
   }
 

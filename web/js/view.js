@@ -334,6 +334,11 @@ export class DashboardView {
     this.prefs.range = rangeKey;
     this.handlers.onPrefs(this.prefs);
     this.#showToggles();
+    this.reloadCharts();
+  }
+
+  /** Rebuilds every chart from freshly loaded bars (a new range, or live ticks were missed). */
+  reloadCharts() {
     if (this.detail) this.el.detail.close();
     for (const card of this.cards.values()) {
       if (!card.chart) continue;

@@ -283,6 +283,10 @@ describe('charts from bars against price_service + ws_gateway', () => {
     await page.waitForSelector('[data-testid=note]:not([hidden])', { timeout: 20000 });
     assert.match(await page.textContent('[data-testid=note]'), /Resuming was not possible.*fresh snapshot/);
     await live(page);
+    // The charts were rebuilt from the service's bars, not left with the missed ticks' gap.
+    await page.waitForFunction((s) => window.stockfeed.view.cards.get(s)?.chart?.series.size >= 2, SYMBOL, { timeout: 20000 });
+    const reloaded = await chartData(page, SYMBOL, (await sourcesOf(page, SYMBOL))[0]);
+    assert.ok(reloaded.length > 300, `${reloaded.length} bars after the resync`);
     await screenshot(page, 'state-resync-note');
     assert.deepEqual(watcher.problems, [], watcher.problems.join('\n'));
     await context.close();
