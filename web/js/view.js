@@ -17,8 +17,12 @@ const STATUS_LABELS = {
   down: 'Feed down upstream',
 };
 const CHART_TICK_MS = 100;
-// Charts redraw in turns: every card's chart within CHART_SLOTS × CHART_TICK_MS of a price.
-const CHART_SLOTS = 2;
+// Charts redraw in turns, at most this many per tick, those waiting longest first: a bounded
+// cost however many cards there are (6 cards in view: each within 300 ms of a price).
+const CHARTS_PER_TICK = 2;
+// A chart out of view collects its changed bars; past this many it is redrawn whole instead
+// (dirty entry null).
+const MAX_DIRTY_BARS = 100;
 const MAX_BARS = 5000;
 
 const byText = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
@@ -62,7 +66,7 @@ export class DashboardView {
     };
     this.handlers = handlers;
     this.prefs = { ...prefs };
-    this.cards = new Map(); // symbol -> {el, list, rows, chart, bars: Map(source -> BarSeries), dirty: Map}
+    this.cards = new Map(); // symbol -> {el, list, rows, chart, bars: Map(source -> BarSeries), dirty: Map(source -> Set of bars | null)}
     this.chips = new Map(); // symbol -> checkbox
     this.precision = new Map(); // symbol -> decimals
     this.chartTick = 0;
@@ -100,7 +104,10 @@ export class DashboardView {
     this.table.setVisible(this.prefs.view === 'table');
     this.observer = new IntersectionObserver((entries) => {
       for (const entry of entries) {
-        if (entry.isIntersecting) this.#ensureChart(this.cards.get(entry.target.dataset.symbol));
+        const card = this.cards.get(entry.target.dataset.symbol);
+        if (!card) continue;
+        card.inView = entry.isIntersecting;
+        if (entry.isIntersecting) this.#ensureChart(card);
       }
     }, { rootMargin: '200px' });
     this.#showToggles();
@@ -139,9 +146,16 @@ export class DashboardView {
     if (!bars) return;
     const changed = bars.tick(q.eventTimeUs ? q.eventTimeUs / 1e6 : q.timestamp, q.price);
     if (!bars.loaded) return;
+    // Hours of live 1 s bars: keep the newest MAX_BARS, and redraw the chart whole.
+    if (bars.bars.length > MAX_BARS * 1.1) {
+      bars.trim(MAX_BARS);
+      card.dirty.set(q.source, null);
+    }
     let dirty = card.dirty.get(q.source);
+    if (dirty === null) return; // a whole redraw is due anyway
     if (!dirty) card.dirty.set(q.source, (dirty = new Set()));
     for (const bar of changed) dirty.add(bar);
+    if (dirty.size > MAX_DIRTY_BARS) card.dirty.set(q.source, null);
   }
 
   #addChip(symbol, watched) {
@@ -177,7 +191,7 @@ export class DashboardView {
     );
     el.hidden = !watched;
     insertSorted(this.el.cards, el, symbol, (c) => c.dataset.symbol);
-    card = { el, list, legend, chartEl, rows: new Map(), chart: null, bars: new Map(), dirty: new Map(), chartSlot: this.cards.size % CHART_SLOTS };
+    card = { el, list, legend, chartEl, rows: new Map(), chart: null, bars: new Map(), dirty: new Map(), flushedAt: 0, inView: false };
     if (!chartsAvailable()) {
       chartEl.hidden = true;
       legend.hidden = true;
@@ -275,17 +289,32 @@ export class DashboardView {
   }
 
   #flushCharts() {
-    const slot = this.chartTick++ % CHART_SLOTS;
     if (document.hidden) return;
-    for (const [symbol, card] of this.cards) {
-      if (card.dirty.size === 0 || (card.chartSlot !== slot && this.detail?.symbol !== symbol)) continue;
-      for (const [source, bars] of card.dirty) {
-        const list = [...bars].sort((a, b) => a.time - b.time);
-        if (card.chart && !card.el.hidden) card.chart.update(source, list);
-        this.#detailChart(symbol, source)?.update(source, list);
-      }
-      card.dirty.clear();
+    this.chartTick++;
+    if (this.detail) this.#flushCard(this.cards.get(this.detail.symbol));
+    const waiting = [];
+    for (const card of this.cards.values()) {
+      if (card.dirty.size && card.chart && card.inView && !card.el.hidden) waiting.push(card);
     }
+    waiting.sort((a, b) => a.flushedAt - b.flushedAt);
+    for (const card of waiting.slice(0, CHARTS_PER_TICK)) this.#flushCard(card);
+  }
+
+  /** Hands a card's changed bars to its chart (and to the detail view's, if open). */
+  #flushCard(card) {
+    const symbol = card.el.dataset.symbol;
+    for (const [source, bars] of card.dirty) {
+      const series = card.bars.get(source);
+      const charts = [card.chart, this.#detailChart(symbol, source)].filter(Boolean);
+      if (bars === null) {
+        for (const chart of charts) chart.setData(source, series);
+        continue;
+      }
+      const list = [...bars].sort((a, b) => a.time - b.time);
+      for (const chart of charts) chart.update(source, list);
+    }
+    card.dirty.clear();
+    card.flushedAt = this.chartTick;
   }
 
   #detailChart(symbol, source) {
