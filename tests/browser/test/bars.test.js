@@ -2,9 +2,13 @@
 // Debian's chromium against the real price_service and ws_gateway. Screenshots of every view
 // go to STOCKFEED_SCREENSHOT_DIR.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { launchChromium, screenshot, watchProblems } from '../lib/browser.js';
-import { StockfeedSystem } from '../lib/system.js';
+import { binary, StockfeedSystem } from '../lib/system.js';
 import { sleep, until } from '../lib/wait.js';
 
 const SYMBOL = 'AAPL';
@@ -433,5 +437,39 @@ describe('500 symbol/source rows at 1,000 updates/s through the real feed', () =
     assert.ok(r.heapMb === null || r.heapMb < 150, `JS heap ${r.heapMb} MiB`);
     assert.deepEqual(watcher.problems, [], watcher.problems.join('\n'));
     await context.close();
+  });
+});
+
+describe('bars with token auth', () => {
+  let sys;
+  let browser;
+  let keyDir;
+  before(async () => {
+    keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'stockfeed-bars-keys-'));
+    fs.writeFileSync(path.join(keyDir, 'hs.key'), 'bars-test-secret-0123456789-0123456789\n');
+    sys = await StockfeedSystem.start({
+      rate: 20, serviceArgs: ['--backfill=30m'], gatewayArgs: [`--jwt_hs256_secret_file=${path.join(keyDir, 'hs.key')}`],
+    });
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await sys?.stop();
+    if (keyDir) fs.rmSync(keyDir, { recursive: true, force: true });
+  });
+
+  test('the page\'s bars requests carry its token', async () => {
+    const token = execFileSync(binary('STOCKFEED_TOKEN', 'stockfeed_token'),
+      [`--key=${path.join(keyDir, 'hs.key')}`, '--sub=bars-user', '--ttl=10m'], { encoding: 'utf8' }).trim();
+    const page = await browser.newPage();
+    const watcher = watchProblems(page); // a 401 for /api/v1/bars would be listed
+    await page.goto(`${sys.baseUrl}/?token=${token}`);
+    await page.waitForFunction((s) => window.stockfeed.view.cards.get(s)?.chart?.series.size >= 2, SYMBOL, { timeout: 20000 });
+    const [source] = await sourcesOf(page, SYMBOL);
+    await until(async () => (await chartData(page, SYMBOL, source))?.length > 300, { message: 'bars with the token' });
+    await until(() => page.evaluate((s) => [...document.querySelectorAll(`[data-testid=card][data-symbol=${s}] [data-testid=change-day]`)]
+      .every((el) => el.dataset.reference !== ''), SYMBOL), { message: 'day references with the token' });
+    assert.deepEqual(watcher.problems, [], watcher.problems.join('\n'));
+    await page.close();
   });
 });
