@@ -367,7 +367,10 @@ describe('500 symbol/source rows at 1,000 updates/s through the real feed', () =
     await live(page);
     await page.waitForFunction(() => /^501 of 501$/.test(document.querySelector('[data-testid=table-count]').textContent),
       null, { timeout: 30000 });
-    await sleep(2000); // the day-change references of 501 pairs load meanwhile
+    // Steady state: the day-change references of all 501 pairs have loaded (501 small requests).
+    await page.waitForFunction(() => [...window.stockfeed.model.symbols.values()]
+      .reduce((n, sources) => n + [...sources.values()].filter((q) => q.dayOpen !== null).length, 0) >= 501,
+    null, { timeout: 60000, polling: 500 });
     const r = await page.evaluate(async (seconds) => {
       const { cost } = window.stockfeed;
       const longTasks = [];
