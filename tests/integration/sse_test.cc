@@ -229,6 +229,52 @@ TEST(SseTest, LastEventIdResumesWithNoGapAndNoDuplicate) {
   ASSERT_TRUE(other_epoch.NextOf("snapshot"));
 }
 
+TEST(SseTest, ANewEpochIsAnnouncedBeforeItsFirstPrice) {
+  System system({.rate = 1000});
+  WaitReady(system);
+  SseClient client(system.gateway_port(), "/api/v1/stream?symbols=AAPL");
+  std::optional<SseEvent> connected = client.NextOf("connected");
+  ASSERT_TRUE(connected);
+  const std::string first_epoch(json::parse(connected->data).as_object().at("epoch").as_string());
+  uint64_t last_seq = 0;
+  while (last_seq < 500) {
+    std::optional<SseEvent> price = client.NextOf("price");
+    ASSERT_TRUE(price);
+    last_seq = PriceSeq(*price);
+  }
+
+  system.KillService();
+  system.StartService();
+  std::optional<SseEvent> notice;
+  std::vector<uint64_t> before_notice;
+  const auto deadline = std::chrono::steady_clock::now() + seconds(30);
+  while (!notice && std::chrono::steady_clock::now() < deadline) {
+    std::optional<SseEvent> event = client.Next(seconds(5));
+    if (!event) continue;
+    if (event->event == "epoch") notice = std::move(event);
+    else if (event->event == "price") before_notice.push_back(PriceSeq(*event));
+  }
+  ASSERT_TRUE(notice) << "no epoch event after the restart";
+  EXPECT_FALSE(notice->id.has_value()) << "the notice does not move Last-Event-ID";
+  const json::object body = json::parse(notice->data).as_object();
+  EXPECT_EQ(body.at("type"), "epoch");
+  EXPECT_NE(body.at("epoch").as_string(), first_epoch);
+  std::optional<SseEvent> after = client.NextOf("price");
+  ASSERT_TRUE(after) << "prices must follow the notice";
+
+  // The gateway logs where the old epoch ended: nothing past it may precede the notice.
+  const std::string log = system.gateway().Log();
+  const std::string marker = "resume after seq ";
+  const size_t at = log.rfind(marker);
+  ASSERT_NE(at, std::string::npos) << log;
+  const uint64_t old_last = std::stoull(log.substr(at + marker.size(), 20));
+  for (uint64_t seq : before_notice) {
+    EXPECT_GT(seq, last_seq) << "seq went back before the epoch notice";
+    EXPECT_LE(seq, old_last) << "a price of the new epoch came before the epoch notice";
+    last_seq = seq;
+  }
+}
+
 TEST(SseTest, QuietStreamGetsHeartbeatComments) {
   System system({.rate = 50, .gateway_args = {"--idle_timeout=2s"}});
   WaitReady(system);

@@ -327,7 +327,7 @@ size_t Session::QueueBacklog() {
   // overwrite its slot meanwhile. Frames are per shard, so the reference
   // count is never contended across threads.
   batch_.clear();
-  const uint64_t up_to = DeliverableUpTo();
+  const uint64_t up_to = DeliverableUpTo(log);
   while (cursor_ < up_to && batch_.size() < max_frames) {
     const FramePtr& frame = log.at(++cursor_);
     if (subscription_.Matches(frame->symbol(), frame->source())) batch_.push_back(frame);
@@ -385,14 +385,7 @@ void Session::Conflate(bool announce) {
 
 void Session::AnnounceEpochIfDue() {
   const FeedLog& log = shard_.log();
-  if (epoch_announced_ == log.epoch_start() || cursor_ + 1 < log.epoch_start()) return;
-  epoch_announced_ = log.epoch_start();
-  if (params_.rich) Send(EncodeEpoch(log.epoch()));
-}
-
-uint64_t Session::DeliverableUpTo() const {
-  const FeedLog& log = shard_.log();
-  return epoch_announced_ != log.epoch_start() && log.epoch_start() > cursor_ ? log.epoch_start() - 1 : log.head();
+  if (EpochNoticeDue(log) && params_.rich) Send(EncodeEpoch(log.epoch()));
 }
 
 void Session::Read() {

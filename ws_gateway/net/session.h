@@ -85,8 +85,6 @@ class Session : public ShardClient, public std::enable_shared_from_this<Session>
   // v1 clients hear of a new epoch before its first price: sends the notice
   // once the cursor reaches the epoch's first frame.
   void AnnounceEpochIfDue();
-  // The last index QueueBacklog may take now: not past an unannounced epoch start.
-  uint64_t DeliverableUpTo() const;
   size_t QueueBacklog();
   // `reason` is the label it counts under in ws_gateway_connections_closed_total.
   void Abort(absl::string_view why, absl::string_view reason = "other");
@@ -113,7 +111,6 @@ class Session : public ShardClient, public std::enable_shared_from_this<Session>
   SessionAuth auth_;
   bool expiry_announced_ = false;
   Subscription subscription_;
-  uint64_t epoch_announced_ = 0;  // the log's epoch_start() this client knows of
   bool open_ = false;
   bool closing_ = false;
   std::chrono::steady_clock::time_point close_started_{};

@@ -32,9 +32,25 @@ class ShardClient {
     return log.head() - cursor_ > max_backlog || cursor_ + 1 < log.tail();
   }
 
+  // A new epoch is told before its first price (docs/protocol.md): a
+  // client's writes stop just before the epoch's first frame until it has
+  // sent its notice. The last index it may take now:
+  uint64_t DeliverableUpTo(const FeedLog& log) const {
+    return epoch_announced_ != log.epoch_start() && log.epoch_start() > cursor_ ? log.epoch_start() - 1 : log.head();
+  }
+  // True once per new epoch, when the cursor has reached its first frame:
+  // the client sends its notice now.
+  bool EpochNoticeDue(const FeedLog& log) {
+    if (epoch_announced_ == log.epoch_start() || cursor_ + 1 < log.epoch_start()) return false;
+    epoch_announced_ = log.epoch_start();
+    return true;
+  }
+
   // The client's only position in the feed: the index of the last FeedLog
   // frame it has taken. The shard reads it for its backlog metrics.
   uint64_t cursor_ = 0;
+  // The log's epoch_start() this client knows of (its welcome names the epoch).
+  uint64_t epoch_announced_ = 0;
 
  private:
   friend class Shard;

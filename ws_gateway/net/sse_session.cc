@@ -63,6 +63,7 @@ void SseSession::Start(int http_version_minor) {
   SendEvent("connected", EncodeWelcome(log.epoch(), log.last_seq(), /*rich=*/true));
   SendEvent("status", shard_.status_frame()->payload());
   cursor_ = log.head();
+  epoch_announced_ = log.epoch_start();  // the connected event names the epoch
   bool resumed = false;
   if (params_.after_seq) {
     const std::string epoch = params_.epoch.empty() ? log.epoch() : params_.epoch;
@@ -118,6 +119,7 @@ void SseSession::Pump() {
     }
     const FeedLog& log = shard_.log();
     if (cursor_ == log.head()) return;
+    AnnounceEpochIfDue();
     if (FellBehind(log, shard_.config().max_backlog)) {
       Conflate();
     } else {
@@ -133,7 +135,8 @@ void SseSession::QueueBacklog() {
   size_t queued = 0;
   // The socket holds a reference to each frame until written: the log may
   // overwrite its slot meanwhile.
-  while (cursor_ < log.head() && socket_.queued_chunks() < kMaxChunksPerWrite) {
+  const uint64_t up_to = DeliverableUpTo(log);
+  while (cursor_ < up_to && socket_.queued_chunks() < kMaxChunksPerWrite) {
     const FramePtr& frame = log.at(++cursor_);
     if (!Wanted(*frame)) continue;
     socket_.Queue(frame, frame->sse_event());
@@ -149,12 +152,18 @@ void SseSession::Conflate() {
   const uint64_t skipped = log.head() - cursor_;
   const std::vector<FramePtr> latest = log.Latest(cursor_, log.head(), [this](const Frame& f) { return Wanted(f); });
   cursor_ = log.head();
+  AnnounceEpochIfDue();
   ++shard_.counters().conflations;
   spdlog::debug("conflating slow SSE client: peer={} skipped={} sent={}", peer_, skipped, latest.size());
   SendEvent("conflated", EncodeConflated(skipped));
   // In log order, so their ids still increase.
   for (const FramePtr& frame : latest) socket_.Queue(frame, frame->sse_event());
   shard_.CountSent(latest.size());
+}
+
+void SseSession::AnnounceEpochIfDue() {
+  const FeedLog& log = shard_.log();
+  if (EpochNoticeDue(log)) SendEvent("epoch", EncodeEpoch(log.epoch()));
 }
 
 void SseSession::CheckTimeouts(std::chrono::steady_clock::time_point now) {

@@ -39,6 +39,8 @@ class SseSession : public ShardClient, public std::enable_shared_from_this<SseSe
   void SendEvent(absl::string_view event, absl::string_view data, uint64_t id = 0);
   void QueueBacklog();
   void Conflate();
+  // The new epoch's notice (event "epoch") before its first price.
+  void AnnounceEpochIfDue();
   // Keeps a read pending: an SSE client sends nothing after its request, so
   // a finished read means it went away (or misbehaves: dropped).
   void WatchForClose();
