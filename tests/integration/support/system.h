@@ -41,6 +41,8 @@ class System {
   void KillService();
   // With proxy_upstream: breaks the gateway's gRPC stream, both ends alive.
   void CutUpstream() { proxy_->CutConnections(); }
+  // With proxy_upstream: the proxy itself, for delays and black holes.
+  TcpProxy& upstream_proxy() { return *proxy_; }
 
  private:
   Options options_;
