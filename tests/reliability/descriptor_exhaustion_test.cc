@@ -1,0 +1,132 @@
+// The gateway under a low open-file limit (prlimit, as `ulimit -n 128`),
+// with the real binaries: a burst of connections far past what its
+// descriptors allow is answered 101 or 503 — never left hanging — while a
+// connected client keeps getting prices, the upstream can still reconnect
+// (the gateway keeps descriptors for it), and new clients get in again once
+// the burst leaves. (Bursts against an explicit --max_connections and
+// slowloris: tests/security/front_door_test.cc.)
+#include <unistd.h>
+
+#include <csignal>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "probe.h"
+#include "support/process.h"
+#include "support/raw_http.h"
+#include "support/system.h"
+#include "support/ws_client.h"
+
+namespace stockfeed::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr int kOpenFileLimit = 128;
+// What the gateway derives from it: the limit minus 64 kept for the upstream,
+// logs and its own files.
+constexpr int kMaxConnections = kOpenFileLimit - 64;
+constexpr int kBurst = 3 * kOpenFileLimit;
+
+class LowLimitGateway {
+ public:
+  LowLimitGateway() : dir_(TestOutputDir()), service_port_(FreePort()), gateway_port_(FreePort()) {
+    StartService();
+    const std::string limit = std::to_string(kOpenFileLimit);
+    gateway_ = std::make_unique<ChildProcess>(
+        "/usr/bin/prlimit",
+        std::vector<std::string>{"--nofile=" + limit + ":" + limit, Binaries::Gateway(),
+                                 "--listen=127.0.0.1:" + std::to_string(gateway_port_),
+                                 "--upstream=127.0.0.1:" + std::to_string(service_port_),
+                                 "--web_root=" + Binaries::WebRoot()},
+        dir_ + "/ws_gateway.log");
+  }
+  void StartService() {
+    service_ = std::make_unique<ChildProcess>(
+        Binaries::PriceService(),
+        std::vector<std::string>{"--listen=127.0.0.1:" + std::to_string(service_port_), "--admin_listen=127.0.0.1:0",
+                                 "--rate=100"},
+        dir_ + "/price_service_" + std::to_string(++service_starts_) + ".log");
+  }
+  void KillService() {
+    service_->Signal(SIGKILL);
+    service_->Wait(seconds(5));
+  }
+  int port() const { return gateway_port_; }
+  ChildProcess& gateway() { return *gateway_; }
+
+ private:
+  std::string dir_;
+  int service_port_, gateway_port_;
+  int service_starts_ = 0;
+  std::unique_ptr<ChildProcess> service_;
+  std::unique_ptr<ChildProcess> gateway_;
+};
+
+TEST(DescriptorExhaustionTest, ABurstPastALowOpenFileLimitIsAnswered503AndTheUpstreamStillReconnects) {
+  if (::access("/usr/bin/prlimit", X_OK) != 0) GTEST_SKIP() << "prlimit (util-linux) is missing";
+  LowLimitGateway system;
+  const int port = system.port();
+  ASSERT_TRUE(WaitForPort(port, seconds(10))) << system.gateway().Log();
+  ASSERT_TRUE(Eventually([&] { return HttpGet(port, "/readyz").status == 200; }, seconds(20)))
+      << system.gateway().Log();
+  ASSERT_TRUE(Eventually([&] {
+    return system.gateway().Log().find("max_connections=" + std::to_string(kMaxConnections)) != std::string::npos;
+  }, seconds(5))) << system.gateway().Log();
+
+  WsClient client(port, "/ws?protocol=v1");
+  ASSERT_TRUE(client.ReadUntilType("price", seconds(10)));
+
+  // Three times the whole open-file limit at once.
+  std::vector<std::unique_ptr<RawConnection>> burst;
+  for (int i = 0; i < kBurst; ++i) burst.push_back(std::make_unique<RawConnection>(port));
+  for (auto& connection : burst) connection->Send(UpgradeRequest(port, "/ws"));
+  int upgraded = 0, refused = 0, hanging = 0;
+  for (auto& connection : burst) {
+    const std::string response = connection->ReadAll(seconds(10), /*stop_at_head_end=*/true);
+    const int status = StatusOf(response);
+    if (status == 101) {
+      ++upgraded;
+    } else if (status == 503 || (status == 0 && connection->ClosedWithin(milliseconds(100)))) {
+      ++refused;  // answered 503, or closed at once (the answer lost to the reset)
+    } else {
+      ++hanging;
+      ADD_FAILURE() << "neither 101 nor 503 within 10 s: '" << response << "'";
+    }
+  }
+  std::cout << kBurst << " connections at a limit of " << kMaxConnections << ": " << upgraded << " upgraded, "
+            << refused << " refused, " << hanging << " left hanging\n";
+  EXPECT_LE(upgraded, kMaxConnections - 1) << "the connected client holds one slot";
+  EXPECT_EQ(hanging, 0);
+  EXPECT_EQ(HttpGet(port, "/healthz").status, 503) << "plain HTTP counts toward the same limit";
+
+  // Full house: the connected client still gets prices, and the upstream can
+  // still reconnect when it has to.
+  ASSERT_TRUE(client.ReadUntilType("price", seconds(5))) << "a connected client stopped getting prices";
+  system.KillService();
+  std::optional<boost::json::object> down = client.ReadUntilType("status", seconds(15));
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->at("upstream"), "reconnecting");
+  system.StartService();
+  std::optional<boost::json::object> up = client.ReadUntilType("status", seconds(20));
+  while (up && up->at("upstream") == "reconnecting") up = client.ReadUntilType("status", seconds(20));
+  ASSERT_TRUE(up) << system.gateway().Log();
+  EXPECT_EQ(up->at("upstream"), "connected") << "the upstream could not reconnect with every client slot taken";
+  EXPECT_TRUE(client.ReadUntilType("price", seconds(10))) << "prices must flow again";
+
+  // The burst leaves: new clients get in again.
+  burst.clear();
+  EXPECT_TRUE(Eventually([&] {
+    RawConnection connection(port);
+    return connection.Send(UpgradeRequest(port, "/ws")) &&
+           StatusOf(connection.ReadAll(seconds(5), /*stop_at_head_end=*/true)) == 101;
+  }, seconds(10)));
+  EXPECT_EQ(HttpGet(port, "/healthz").status, 200);
+  EXPECT_TRUE(system.gateway().running());
+}
+
+}  // namespace
+}  // namespace stockfeed::testing
