@@ -31,10 +31,12 @@ void LatencyProbe::Run(int port, std::string target) {
     WsClient client(port, target);
     started_ = true;
     while (!stop_.load()) {
-      std::optional<boost::json::value> message = client.ReadJson(std::chrono::milliseconds(200));
+      // A read that times out leaves the client unusable, so the wait is long:
+      // on a live feed five quiet seconds mean the gateway stopped serving us.
+      std::optional<boost::json::value> message = client.ReadJson(std::chrono::seconds(5));
       if (!message) {
-        if (client.closed()) healthy_ = false;
-        continue;
+        healthy_ = false;
+        return;
       }
       if (!recording_.load()) continue;
       const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
