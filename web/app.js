@@ -88,6 +88,21 @@ async function loadBars(symbol, source, range) {
   return answer;
 }
 
+/**
+ * Every symbol the gateway knows, also those this page does not watch (a watchlist kept from
+ * an earlier visit subscribes to fewer): the picker must offer them all.
+ */
+function loadSymbolList() {
+  fetch('/api/v1/symbols', { headers: apiHeaders() })
+    .then((res) => (res.ok ? res.json() : null))
+    .then((body) => {
+      if (!Array.isArray(body?.symbols)) return;
+      model.knowSymbols(body.symbols);
+      requestRender();
+    })
+    .catch(() => {}); // the next connection asks again
+}
+
 /** The day change needs each pair's session reference, chart or not: one small request each. */
 const referenceAsked = new Set();
 function askReference(symbol, source) {
@@ -138,7 +153,10 @@ const feed = new FeedConnection({
   onState: (state, info) => {
     socketState = state;
     // A fresh connection counts as news: quiet is measured from it when no price came since.
-    if (state === 'open') lastPriceAt = Date.now();
+    if (state === 'open') {
+      lastPriceAt = Date.now();
+      loadSymbolList();
+    }
     retryAt = info.retryAt;
     if (state !== 'open') {
       model.upstream = 'unknown'; // the next connection reports afresh

@@ -119,6 +119,11 @@ export class FeedModel {
     return sources;
   }
 
+  /** Symbols the gateway knows (GET /api/v1/symbols), watched or not, so each can be chosen. */
+  knowSymbols(symbols) {
+    for (const symbol of symbols) if (typeof symbol === 'string' && symbol) this.#noteSymbol(symbol);
+  }
+
   /**
    * Applies a normalised price (protocol.normalizePrice). Returns true when it changed a quote.
    * Snapshot/replayed updates not newer than the quote (by seq) are dropped as duplicates;

@@ -191,6 +191,27 @@ describe('charts from bars against price_service + ws_gateway', () => {
       await other.context().close();
     });
 
+    test('the watchlist survives a reload; the picker searches', async () => {
+      const chip = (s) => `[data-testid=symbol-list] .chip[data-symbol=${s}]`;
+      const cardShown = (s) => page.$$eval(`[data-testid=card][data-symbol=${s}]`, (els) => els.length === 1 && !els[0].hidden);
+      await page.fill('[data-testid=symbol-search]', 'tsl');
+      await until(async () => (await page.$$eval('[data-testid=symbol-list] .chip:not([hidden])',
+        (els) => els.map((el) => el.dataset.symbol).join())) === 'TSLA', { message: 'the picker shows only TSLA' });
+      await page.uncheck(`${chip('TSLA')} input`);
+      await page.fill('[data-testid=symbol-search]', '');
+      await until(async () => !(await cardShown('TSLA')), { message: 'TSLA card hidden' });
+      await page.reload();
+      await live(page);
+      await page.waitForSelector('[data-testid=card][data-symbol=AAPL]');
+      // Not subscribed any more, yet still offered (the gateway's symbol list) and unchecked.
+      await page.waitForSelector(chip('TSLA'));
+      assert.equal(await page.isChecked(`${chip('TSLA')} input`), false, 'TSLA still unwatched after a reload');
+      assert.equal(await cardShown('TSLA'), false);
+      await page.check(`${chip('TSLA')} input`);
+      await until(() => cardShown('TSLA'), { timeoutMs: 15000, message: 'TSLA back' });
+      await page.waitForFunction((s) => window.stockfeed.view.cards.get(s)?.chart?.series.size >= 2, SYMBOL, { timeout: 20000 });
+    });
+
     test('table view: sorting, search and keyboard', async () => {
       await page.click('[data-testid=view-table]');
       await page.waitForFunction(() => document.querySelectorAll('[data-testid=table-row]:not([hidden])').length >= 10);
