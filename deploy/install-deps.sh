@@ -30,6 +30,8 @@ packages=(
   prometheus
   # the load balancer of the multi-node cluster test (and of deploy/haproxy)
   haproxy
+  # a name resolving to several replicas, from a test's own hosts file (upstream failover test)
+  libnss-wrapper
   # time zones for price_service --session_start
   tzdata
 )

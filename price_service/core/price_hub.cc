@@ -43,7 +43,8 @@ void PriceHub::PublishAs(std::vector<v1::PriceUpdate> updates, v1::UpdateKind ki
       update.clear_dropped_before();
       latest_[Key(update.symbol(), update.source())] = update;
       if (buffer_.size() == capacity_) buffer_.pop_front();
-      buffer_.push_back(std::move(update));
+      Held& held = buffer_.emplace_back(Held{.update = std::move(update), .encoded = {}});
+      held.update.SerializeToString(&held.encoded);
       ++stats_.published;
     }
     stats_.buffered = buffer_.size();
@@ -77,8 +78,9 @@ PriceHub::Subscription PriceHub::Subscribe(const v1::SubscribeRequest& request,
   return result;
 }
 
-size_t PriceHub::ReadAfter(FeedPosition& position, const SymbolFilter& filter, size_t max_updates,
-                           std::vector<v1::PriceUpdate>& out) const {
+template <typename Emit>
+size_t PriceHub::ForEachAfter(FeedPosition& position, const SymbolFilter& filter, size_t max_updates,
+                              Emit emit) const {
   absl::ReaderMutexLock lock(&mu_);
   if (position.generation != generation_) {
     // A new epoch: everything held is new to this subscriber.
@@ -86,9 +88,8 @@ size_t PriceHub::ReadAfter(FeedPosition& position, const SymbolFilter& filter, s
   }
   if (buffer_.empty() || position.after_sequence >= last_sequence_) return 0;
 
-  auto it = std::upper_bound(
-      buffer_.begin(), buffer_.end(), position.after_sequence,
-      [](uint64_t sequence, const v1::PriceUpdate& update) { return sequence < update.sequence(); });
+  auto it = std::upper_bound(buffer_.begin(), buffer_.end(), position.after_sequence,
+                             [](uint64_t sequence, const Held& held) { return sequence < held.sequence(); });
   // Updates between the reader's position and the oldest one held were lost
   // to it, unless they were never published (before the epoch's first).
   const uint64_t expected_next = std::max(position.after_sequence + 1, first_sequence_);
@@ -99,16 +100,40 @@ size_t PriceHub::ReadAfter(FeedPosition& position, const SymbolFilter& filter, s
   size_t appended = 0;
   for (; it != buffer_.end() && appended < max_updates; ++it) {
     position.after_sequence = it->sequence();
-    if (!filter.Matches(it->symbol(), it->source())) continue;
-    v1::PriceUpdate& update = out.emplace_back(*it);
-    if (update.sequence() <= position.replay_until) update.set_kind(v1::UPDATE_KIND_REPLAY);
-    if (position.pending_dropped > 0) {
-      update.set_dropped_before(position.pending_dropped);
-      position.pending_dropped = 0;
-    }
+    if (!filter.Matches(it->update.symbol(), it->update.source())) continue;
+    const v1::UpdateKind kind =
+        it->sequence() <= position.replay_until ? v1::UPDATE_KIND_REPLAY : it->update.kind();
+    emit(*it, kind, position.pending_dropped);
+    position.pending_dropped = 0;
     ++appended;
   }
   return appended;
+}
+
+size_t PriceHub::ReadAfter(FeedPosition& position, const SymbolFilter& filter, size_t max_updates,
+                           std::vector<v1::PriceUpdate>& out) const {
+  return ForEachAfter(position, filter, max_updates,
+                      [&out](const Held& held, v1::UpdateKind kind, uint64_t dropped_before) {
+                        v1::PriceUpdate& update = out.emplace_back(held.update);
+                        update.set_kind(kind);
+                        update.set_dropped_before(dropped_before);
+                      });
+}
+
+size_t PriceHub::ReadEncodedAfter(
+    FeedPosition& position, const SymbolFilter& filter, size_t max_updates,
+    absl::FunctionRef<void(std::string_view encoded, uint64_t dropped_before)> emit) const {
+  return ForEachAfter(position, filter, max_updates,
+                      [emit](const Held& held, v1::UpdateKind kind, uint64_t dropped_before) {
+                        if (kind == held.update.kind() && dropped_before == 0) {
+                          emit(held.encoded, 0);
+                          return;
+                        }
+                        v1::PriceUpdate update = held.update;
+                        update.set_kind(kind);
+                        update.set_dropped_before(dropped_before);
+                        emit(update.SerializeAsString(), dropped_before);
+                      });
 }
 
 std::vector<v1::PriceUpdate> PriceHub::LatestLocked(const SymbolFilter& filter,

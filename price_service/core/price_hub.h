@@ -5,10 +5,12 @@
 #include <deque>
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/synchronization/mutex.h"
 #include "stockfeed/common/symbol_filter.h"
 #include "stockfeed/v1/price_feed.pb.h"
@@ -73,6 +75,13 @@ class PriceHub {
   // `filter`, and advances `position`. Returns how many were appended.
   size_t ReadAfter(FeedPosition& position, const SymbolFilter& filter, size_t max_updates,
                    std::vector<v1::PriceUpdate>& out) const;
+  // The same read, for writers of wire bytes: calls `emit` with each update's
+  // PriceUpdate encoding as this stream must see it, and its dropped_before.
+  // Every update was encoded once when published; only one whose kind or
+  // dropped_before differs for this stream (a replay, a loss) is encoded
+  // again. `emit` runs under the hub's read lock: copy the bytes, never block.
+  size_t ReadEncodedAfter(FeedPosition& position, const SymbolFilter& filter, size_t max_updates,
+                          absl::FunctionRef<void(std::string_view encoded, uint64_t dropped_before)> emit) const;
 
   // Latest update per symbol/source, ordered by symbol then source.
   std::vector<v1::PriceUpdate> Latest(const SymbolFilter& filter) const;
@@ -89,6 +98,17 @@ class PriceHub {
  private:
   void PublishAs(std::vector<v1::PriceUpdate> updates, v1::UpdateKind kind);
   using Key = std::pair<std::string, std::string>;  // symbol, source
+  // A published update and its wire encoding, made once for every stream.
+  struct Held {
+    v1::PriceUpdate update;
+    std::string encoded;
+    uint64_t sequence() const { return update.sequence(); }
+  };
+  // Calls `emit(held, kind, dropped_before)` for up to `max_updates` held
+  // updates after `position` that match `filter`, with the kind and
+  // dropped_before this stream sees, and advances `position`.
+  template <typename Emit>
+  size_t ForEachAfter(FeedPosition& position, const SymbolFilter& filter, size_t max_updates, Emit emit) const;
 
   std::vector<v1::PriceUpdate> LatestLocked(const SymbolFilter& filter, v1::UpdateKind kind) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
@@ -101,7 +121,7 @@ class PriceHub {
   // First sequence published in this epoch (0 before any): a source may start
   // anywhere (PostgreSQL continues its numbering), which is not a loss.
   uint64_t first_sequence_ ABSL_GUARDED_BY(mu_) = 0;
-  std::deque<v1::PriceUpdate> buffer_ ABSL_GUARDED_BY(mu_);
+  std::deque<Held> buffer_ ABSL_GUARDED_BY(mu_);
   std::map<Key, v1::PriceUpdate> latest_ ABSL_GUARDED_BY(mu_);
   Stats stats_ ABSL_GUARDED_BY(mu_);
 

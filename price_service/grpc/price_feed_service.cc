@@ -1,7 +1,9 @@
 #include "price_feed_service.h"
 
+#include <algorithm>
 #include <iterator>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -9,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "core/service_config.h"
+#include "core/update_batch.h"
 #include "grpc/rpc_token_check.h"
 #include "spdlog/spdlog.h"
 #include "stockfeed/common/symbols.h"
@@ -69,22 +72,47 @@ std::string Describe(const SymbolFilter& filter) {
   return absl::StrCat("symbols=", list(filter.symbols()), " sources=", list(filter.sources()));
 }
 
+// A SubscribeBatched message holds at most this many updates, whatever
+// --stream_batch says: ~0.6 MB at the longest names, far below a client's
+// default 4 MB receive limit.
+constexpr size_t kMaxUpdatesPerBatch = 4096;
+
+grpc::ByteBuffer BufferOf(std::string_view bytes) {
+  grpc::Slice slice(bytes.data(), bytes.size());
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+// A stream that finishes at once with `status`.
+class Rejected final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+ public:
+  explicit Rejected(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
+
 }  // namespace
 
-// Lifetime: created by Subscribe, deleted in OnDone. Finish is called exactly
-// once: when the client cancels, a write fails, or the server shuts down
-// (which cancels every call).
-class PriceFeedService::SubscribeReactor final : public grpc::ServerWriteReactor<v1::PriceUpdate>,
-                                                 private PriceHub::Listener {
+// One subscriber's stream; Subscribe and SubscribeBatched differ only in how
+// they put the updates into messages (NextMessageLocked). Both write wire
+// bytes: the hub encoded each update once for every stream.
+//
+// Lifetime: created by StartStream, started by Begin, deleted in OnDone.
+// Finish is called exactly once: when the client cancels, a write fails, or
+// the server shuts down (which cancels every call).
+class PriceFeedService::FeedReactor : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
+                                      private PriceHub::Listener {
  public:
-  SubscribeReactor(PriceFeedService& service, const v1::SubscribeRequest& request, std::string peer)
+  FeedReactor(PriceFeedService& service, const v1::SubscribeRequest& request, std::string peer, const char* method)
       : service_(service), filter_(FilterOf(request)), peer_(std::move(peer)) {
     const size_t count = ++service_.active_subscribers_;
-    spdlog::info("subscriber connected: peer={} {} snapshot={} after_sequence={} subscribers={}",
-                 peer_, Describe(filter_), request.snapshot(), request.after_sequence(), count);
+    spdlog::info("subscriber connected: peer={} method={} {} snapshot={} after_sequence={} subscribers={}", peer_,
+                 method, Describe(filter_), request.snapshot(), request.after_sequence(), count);
     PriceHub::Subscription subscription = service_.hub_.Subscribe(request, filter_);
-    batch_ = std::move(subscription.initial);
+    initial_ = std::move(subscription.initial);
     position_ = subscription.position;
+  }
+
+  // Separate from the constructor, which must not call NextMessageLocked.
+  void Begin() {
     // Headers go out at once so the client knows the stream is up even
     // before the first price.
     StartSendInitialMetadata();
@@ -127,46 +155,115 @@ class PriceFeedService::SubscribeReactor final : public grpc::ServerWriteReactor
     delete this;
   }
 
+ protected:
+  // Sets `message` (and `options`) to the stream's next message; false when
+  // there is nothing to send yet.
+  virtual bool NextMessageLocked(grpc::ByteBuffer& message, grpc::WriteOptions& options)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) = 0;
+
+  // Hands `emit` the encodings of up to `max_updates` next updates of this
+  // stream, the snapshot first, and returns how many.
+  size_t NextUpdatesLocked(size_t max_updates, absl::FunctionRef<void(std::string_view encoded)> emit)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (initial_next_ < initial_.size()) {
+      const size_t end = std::min(initial_.size(), initial_next_ + max_updates);
+      const size_t count = end - initial_next_;
+      std::string bytes;
+      for (; initial_next_ < end; ++initial_next_) {
+        initial_[initial_next_].SerializeToString(&bytes);
+        emit(bytes);
+      }
+      if (initial_next_ == initial_.size()) std::vector<v1::PriceUpdate>().swap(initial_);
+      sent_ += count;
+      return count;
+    }
+    uint64_t dropped = 0;
+    const size_t count = service_.hub_.ReadEncodedAfter(position_, filter_, max_updates,
+                                                        [&](std::string_view encoded, uint64_t dropped_before) {
+                                                          emit(encoded);
+                                                          dropped += dropped_before;
+                                                        });
+    if (count > 0) service_.CountRead(count, dropped, position_);
+    sent_ += count;
+    return count;
+  }
+
+  PriceFeedService& service_;
+  absl::Mutex mu_;
+
  private:
   void OnPublished() override { WriteNext(); }
 
   // Starts the next write unless one is in flight. The reactor's lock is not
   // held across StartWrite, which may run reactions inline.
   void WriteNext() {
-    const v1::PriceUpdate* next = nullptr;
-    bool more_in_batch = false;
+    grpc::WriteOptions options;
     {
       absl::MutexLock lock(&mu_);
       if (write_in_flight_ || finished_ || cancelled_) return;
-      if (next_ == batch_.size()) {
-        batch_.clear();
-        next_ = 0;
-        service_.hub_.ReadAfter(position_, filter_, service_.stream_batch_, batch_);
-        if (batch_.empty()) return;
-        service_.CountBatch(batch_, position_);
-      }
-      next = &batch_[next_++];
-      more_in_batch = next_ < batch_.size();
+      if (!NextMessageLocked(in_flight_, options)) return;
       write_in_flight_ = true;
-      ++sent_;
     }
-    // Under load a batch holds many updates: let gRPC coalesce them into one
-    // send instead of one syscall each; the batch's last write flushes.
-    StartWrite(next, more_in_batch ? grpc::WriteOptions().set_buffer_hint() : grpc::WriteOptions());
+    StartWrite(&in_flight_, options);
   }
 
-  PriceFeedService& service_;
   const SymbolFilter filter_;
   const std::string peer_;
-
-  absl::Mutex mu_;
-  std::vector<v1::PriceUpdate> batch_ ABSL_GUARDED_BY(mu_);
-  size_t next_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<v1::PriceUpdate> initial_ ABSL_GUARDED_BY(mu_);  // the snapshot, sent first
+  size_t initial_next_ ABSL_GUARDED_BY(mu_) = 0;
   FeedPosition position_ ABSL_GUARDED_BY(mu_);
+  grpc::ByteBuffer in_flight_ ABSL_GUARDED_BY(mu_);  // untouched until its OnWriteDone
   bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t sent_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Subscribe: one PriceUpdate per message.
+class PriceFeedService::UpdateReactor final : public FeedReactor {
+ public:
+  using FeedReactor::FeedReactor;
+
+ private:
+  bool NextMessageLocked(grpc::ByteBuffer& message, grpc::WriteOptions& options) override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (next_ == ready_.size()) {
+      ready_.clear();
+      next_ = 0;
+      NextUpdatesLocked(service_.stream_batch_, [this](std::string_view encoded) {
+        ready_.push_back(BufferOf(encoded));
+      });
+      if (ready_.empty()) return false;
+    }
+    message.Swap(&ready_[next_++]);
+    // Under load a read holds many updates: let gRPC coalesce them into one
+    // send instead of one syscall each; the read's last write flushes.
+    if (next_ < ready_.size()) options.set_buffer_hint();
+    return true;
+  }
+
+  std::vector<grpc::ByteBuffer> ready_ ABSL_GUARDED_BY(mu_);  // messages read, not yet written
+  size_t next_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// SubscribeBatched: whatever is ready, up to --stream_batch updates, in one
+// PriceUpdateBatch made of the updates' encodings one after another.
+class PriceFeedService::BatchReactor final : public FeedReactor {
+ public:
+  using FeedReactor::FeedReactor;
+
+ private:
+  bool NextMessageLocked(grpc::ByteBuffer& message, grpc::WriteOptions& /*options*/) override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    bytes_.clear();
+    NextUpdatesLocked(std::min(service_.stream_batch_, kMaxUpdatesPerBatch),
+                      [this](std::string_view encoded) { AppendBatchEntry(encoded, bytes_); });
+    if (bytes_.empty()) return false;
+    message = BufferOf(bytes_);
+    return true;
+  }
+
+  std::string bytes_ ABSL_GUARDED_BY(mu_);  // reused from message to message
 };
 
 PriceFeedService::PriceFeedService(PriceHub& hub, size_t stream_batch, size_t max_filter_names,
@@ -184,33 +281,43 @@ PriceFeedService::PriceFeedService(PriceHub& hub, size_t stream_batch, size_t ma
           "price_service_stream_lag_updates",
           "Updates a subscriber stream is behind the hub's newest, each time it takes a batch.",
           metrics::ExponentialBuckets(1, 4, 10))) {
-  registry.AddGaugeFunction("price_service_subscribers", "Subscribe streams open now.",
+  registry.AddGaugeFunction("price_service_subscribers", "Subscribe and SubscribeBatched streams open now.",
                             [this] { return static_cast<double>(active_subscribers_.load()); });
 }
 
-void PriceFeedService::CountBatch(const std::vector<v1::PriceUpdate>& batch, const FeedPosition& position) {
-  uint64_t dropped = 0;
-  for (const v1::PriceUpdate& update : batch) dropped += update.dropped_before();
-  updates_sent_.Add(batch.size());
+void PriceFeedService::CountRead(size_t updates, uint64_t dropped, const FeedPosition& position) {
+  updates_sent_.Add(updates);
   if (dropped > 0) drops_announced_.Add(dropped);
   const uint64_t newest = hub_.last_sequence();
   stream_lag_.Observe(static_cast<double>(newest > position.after_sequence ? newest - position.after_sequence : 0));
 }
 
-grpc::ServerWriteReactor<v1::PriceUpdate>* PriceFeedService::Subscribe(
-    grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) {
-  // A reactor that finishes at once with `status`.
-  class Rejected final : public grpc::ServerWriteReactor<v1::PriceUpdate> {
-   public:
-    explicit Rejected(const grpc::Status& status) { Finish(status); }
-    void OnDone() override { delete this; }
-  };
-  if (absl::Status status = ValidateFilter(*request, max_filter_names_); !status.ok()) {
+template <typename Reactor>
+grpc::ServerWriteReactor<grpc::ByteBuffer>* PriceFeedService::StartStream(grpc::CallbackServerContext* context,
+                                                                          const grpc::ByteBuffer& request,
+                                                                          const char* method) {
+  grpc::ByteBuffer bytes(request);  // shares the slices; parsing consumes them
+  v1::SubscribeRequest parsed;
+  if (!grpc::SerializationTraits<v1::SubscribeRequest>::Deserialize(&bytes, &parsed).ok()) {
+    return new Rejected(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "the request is not a SubscribeRequest"));
+  }
+  if (absl::Status status = ValidateFilter(parsed, max_filter_names_); !status.ok()) {
     return new Rejected(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(status.message())));
   }
-  v1::SubscribeRequest scoped = *request;
-  if (absl::Status status = ApplyTokenScope(*context, scoped); !status.ok()) return new Rejected(ToGrpc(status));
-  return new SubscribeReactor(*this, scoped, context->peer());
+  if (absl::Status status = ApplyTokenScope(*context, parsed); !status.ok()) return new Rejected(ToGrpc(status));
+  auto* reactor = new Reactor(*this, parsed, context->peer(), method);
+  reactor->Begin();
+  return reactor;
+}
+
+grpc::ServerWriteReactor<grpc::ByteBuffer>* PriceFeedService::Subscribe(grpc::CallbackServerContext* context,
+                                                                        const grpc::ByteBuffer* request) {
+  return StartStream<UpdateReactor>(context, *request, "Subscribe");
+}
+
+grpc::ServerWriteReactor<grpc::ByteBuffer>* PriceFeedService::SubscribeBatched(grpc::CallbackServerContext* context,
+                                                                               const grpc::ByteBuffer* request) {
+  return StartStream<BatchReactor>(context, *request, "SubscribeBatched");
 }
 
 grpc::ServerUnaryReactor* PriceFeedService::GetLatest(grpc::CallbackServerContext* context,

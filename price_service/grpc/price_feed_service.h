@@ -11,10 +11,19 @@
 
 namespace stockfeed::price_service {
 
-// The gRPC face of the hub: each Subscribe call becomes a write reactor that
-// reads from the hub at its own pace, with one write in flight at a time.
-// GetBars is answered by `bars` (memory or PostgreSQL) without blocking.
-class PriceFeedService final : public v1::PriceFeed::CallbackService {
+// The typed callback API, except for the two streams: they write bytes the
+// hub encoded once for every subscriber (raw ByteBuffer messages; the wire
+// format is the .proto's).
+using PriceFeedServiceBase = v1::PriceFeed::WithRawCallbackMethod_Subscribe<
+    v1::PriceFeed::WithRawCallbackMethod_SubscribeBatched<v1::PriceFeed::WithCallbackMethod_GetLatest<
+        v1::PriceFeed::WithCallbackMethod_ListSymbols<v1::PriceFeed::WithCallbackMethod_GetBars<
+            v1::PriceFeed::Service>>>>>;
+
+// The gRPC face of the hub: each Subscribe or SubscribeBatched call becomes
+// a write reactor that reads from the hub at its own pace, with one write in
+// flight at a time. GetBars is answered by `bars` (memory or PostgreSQL)
+// without blocking.
+class PriceFeedService final : public PriceFeedServiceBase {
  public:
   // Registers its metrics (subscribers, updates sent, drops, stream lag) in
   // `registry`. A filter naming more than `max_filter_names` symbols and
@@ -26,8 +35,10 @@ class PriceFeedService final : public v1::PriceFeed::CallbackService {
   // answers UNAVAILABLE rather than possibly stale prices as if current.
   void SetServing(bool serving) { serving_.store(serving); }
 
-  grpc::ServerWriteReactor<v1::PriceUpdate>* Subscribe(grpc::CallbackServerContext* context,
-                                                       const v1::SubscribeRequest* request) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* Subscribe(grpc::CallbackServerContext* context,
+                                                        const grpc::ByteBuffer* request) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* SubscribeBatched(grpc::CallbackServerContext* context,
+                                                               const grpc::ByteBuffer* request) override;
   grpc::ServerUnaryReactor* GetLatest(grpc::CallbackServerContext* context,
                                       const v1::GetLatestRequest* request,
                                       v1::GetLatestResponse* response) override;
@@ -41,8 +52,14 @@ class PriceFeedService final : public v1::PriceFeed::CallbackService {
   size_t active_subscribers() const { return active_subscribers_.load(); }
 
  private:
-  class SubscribeReactor;
-  void CountBatch(const std::vector<v1::PriceUpdate>& batch, const FeedPosition& position);
+  class FeedReactor;
+  class UpdateReactor;
+  class BatchReactor;
+  // Validates a stream's request; on success starts the reactor `Reactor`.
+  template <typename Reactor>
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* StartStream(grpc::CallbackServerContext* context,
+                                                          const grpc::ByteBuffer& request, const char* method);
+  void CountRead(size_t updates, uint64_t dropped, const FeedPosition& position);
 
   PriceHub& hub_;
   const size_t stream_batch_;
@@ -51,7 +68,7 @@ class PriceFeedService final : public v1::PriceFeed::CallbackService {
   const SessionStart session_start_;
   std::atomic<size_t> active_subscribers_{0};
   std::atomic<bool> serving_{true};
-  // Counted per batch a stream takes from the hub, not per update.
+  // Counted per read a stream makes from the hub, not per update.
   metrics::Counter& updates_sent_;
   metrics::Counter& drops_announced_;
   metrics::Histogram& stream_lag_;

@@ -339,55 +339,86 @@ GRPC_RATES = (300_000, 1_000_000)  # simulator updates/s offered
 GRPC_SUBSCRIBERS = (1, 50)
 
 
-def run_grpc_loadgen(env, target, subscribers, duration, server_pids, warmup=2):
+def run_grpc_loadgen(env, target, subscribers, duration, server_pids, warmup=2, extra=()):
     argv = ["taskset", "-c", LOADGEN_CPU, str(env.grpc_loadgen), f"--target={target}",
             f"--subscribers={subscribers}", f"--warmup={warmup}", f"--duration={duration}",
-            "--intervals=false", "--server_pids=" + ",".join(map(str, server_pids))]
+            "--intervals=false", "--server_pids=" + ",".join(map(str, server_pids)), *extra]
     print("  $ " + shlex.join(argv[3:]), flush=True)
     out = subprocess.run(argv, capture_output=True, text=True, timeout=duration + warmup + 120)
     with open(env.log_dir / "grpc_loadgen.log", "a") as log:
         log.write(shlex.join(argv) + "\n" + out.stdout + out.stderr + "\n")
     line = next((l for l in out.stdout.splitlines() if l.startswith("RESULT ")), None)
     for l in out.stdout.splitlines():
-        if l.startswith(("subscribers:", "measured", "latency", "seq", "WARNING")):
+        if l.startswith(("subscribers:", "measured", "latency", "seq", "WARNING", "loadgen cpu")):
             print("    " + l)
     if line is None:
         raise RuntimeError(f"grpc_loadgen exited {out.returncode} without RESULT: {out.stderr[-300:]}")
     return json.loads(line[len("RESULT "):])
 
 
+def grpc_row(env, price_service, rate, subscribers, batched=False):
+    """One price_service (the binary `price_service`) at `rate` on the server
+    core, `subscribers` streams of grpc_loadgen on the other: one table row."""
+    port = free_port()
+    srv = ServerUnderTest(env, "ours", rate=rate)
+    try:
+        ps = srv._spawn([str(price_service), f"--listen=127.0.0.1:{port}", "--admin_listen=127.0.0.1:0",
+                         f"--rate={rate}", "--seed=1", "--log_level=warn"], "price_service_grpc")
+        wait_for_port(port, ps)
+        r = run_grpc_loadgen(env, f"127.0.0.1:{port}", subscribers, env.dur(10), [ps.pid],
+                             extra=["--batched"] if batched else [])
+    except Exception as e:  # keep the other rows
+        return {"error": str(e)[:200]}
+    finally:
+        srv.__exit__(None, None, None)
+    cpu = r["servers"][0]["cpu_s"] if r["servers"] else -1
+    return {"updates_per_s": round(r["updates_per_s"]),
+            "per_sub_min": round(r["per_subscriber_updates_per_s"]["min"]),
+            "per_sub_max": round(r["per_subscriber_updates_per_s"]["max"]),
+            "p50_ms": r["latency_us"]["p50"] / 1000, "p99_ms": r["latency_us"]["p99"] / 1000,
+            "max_ms": r["latency_us"]["max"] / 1000,
+            "opened": r["opened"], "failed": r["failed"],
+            "missing": r["seq_missing"], "unexplained_gaps": r["unexplained_gaps"],
+            "dup_back": r["seq_duplicates"] + r["seq_backwards"],
+            "server_cpu_pct": round(100 * cpu / r["measured_s"]) if cpu >= 0 else None,
+            "loadgen_cpu_pct": round(100 * r["loadgen_cpu_s"] / r["measured_s"]),
+            "all_received": (r["opened"] == subscribers and r["seq_missing"] == 0 and r["unexplained_gaps"] == 0
+                             and r["per_subscriber_updates_per_s"]["min"] >= SUSTAINED * rate),
+            "limited": r["limited_by_loadgen"]}
+
+
 def scenario_grpc(env):
     """price_service alone, pinned like the other servers; grpc_loadgen on the loadgen core."""
     if not env.grpc_loadgen.is_file() or not os.access(env.grpc_loadgen, os.X_OK):
         return {"skipped": f"no gRPC load client ({env.grpc_loadgen}); build the grpc_loadgen target"}
-    rows = {}
-    for rate in GRPC_RATES:
-        for subscribers in GRPC_SUBSCRIBERS:
-            port = free_port()
-            srv = ServerUnderTest(env, "ours", rate=rate)
-            try:
-                ps = srv._spawn([str(env.price_service), f"--listen=127.0.0.1:{port}", "--admin_listen=127.0.0.1:0",
-                                 f"--rate={rate}", "--seed=1", "--log_level=warn"], "price_service_grpc")
-                wait_for_port(port, ps)
-                r = run_grpc_loadgen(env, f"127.0.0.1:{port}", subscribers, env.dur(10), [ps.pid])
-            except Exception as e:  # keep the other rows
-                rows[f"{rate}/s, {subscribers} sub"] = {"error": str(e)[:200]}
-                continue
-            finally:
-                srv.__exit__(None, None, None)
-            cpu = r["servers"][0]["cpu_s"] if r["servers"] else -1
-            rows[f"{rate}/s, {subscribers} sub"] = {
-                "updates_per_s": round(r["updates_per_s"]),
-                "per_sub_min": round(r["per_subscriber_updates_per_s"]["min"]),
-                "per_sub_max": round(r["per_subscriber_updates_per_s"]["max"]),
-                "p50_ms": r["latency_us"]["p50"] / 1000, "p99_ms": r["latency_us"]["p99"] / 1000,
-                "max_ms": r["latency_us"]["max"] / 1000,
-                "opened": r["opened"], "failed": r["failed"],
-                "missing": r["seq_missing"], "unexplained_gaps": r["unexplained_gaps"],
-                "dup_back": r["seq_duplicates"] + r["seq_backwards"],
-                "server_cpu_pct": round(100 * cpu / r["measured_s"]) if cpu >= 0 else None,
-                "limited": r["limited_by_loadgen"]}
-    return rows
+    return {f"{rate}/s, {subscribers} sub": grpc_row(env, env.price_service, rate, subscribers)
+            for rate in GRPC_RATES for subscribers in GRPC_SUBSCRIBERS}
+
+
+FANOUT_RATE = 20_000      # scenario 8: simulator updates/s, every subscriber wants all of them
+FANOUT_SUBSCRIBERS = 100  # 2,000,000 deliveries/s from one core
+
+
+def scenario_grpc_fanout(env):
+    """Scenario 8: one replica feeding many gateways. FANOUT_SUBSCRIBERS
+    streams of the whole feed at FANOUT_RATE, over Subscribe (one message per
+    update) and SubscribeBatched, and over Subscribe of --baseline-price-service
+    (an older build) when given. Rows alternate run by run; returns
+    row -> list of runs."""
+    if not env.grpc_loadgen.is_file() or not os.access(env.grpc_loadgen, os.X_OK):
+        return {"skipped": f"no gRPC load client ({env.grpc_loadgen}); build the grpc_loadgen target"}
+    rows = {"Subscribe": (env.price_service, False), "SubscribeBatched": (env.price_service, True)}
+    if env.baseline_price_service:
+        rows = {"before (baseline build): Subscribe": (env.baseline_price_service, False), **rows}
+    names = list(rows)
+    out = {name: [] for name in names}
+    for i in range(env.runs):
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            print(f"== scenario 8 (gRPC fan-out, {FANOUT_SUBSCRIBERS} x {FANOUT_RATE}/s): {name}, "
+                  f"run {i + 1}/{env.runs}", flush=True)
+            binary, batched = rows[name]
+            out[name].append(grpc_row(env, binary, FANOUT_RATE, env.scale(FANOUT_SUBSCRIBERS), batched))
+    return out
 
 
 # ---------------------------------------------------------------- scenario 7: PostgreSQL
@@ -653,6 +684,8 @@ def render(all_results, env):
         out.append(render_grpc(r["6"]))
     if "7" in r:
         out.append(render_postgres(r["7"]))
+    if "8" in r:
+        out.append(render_grpc_fanout(r["8"], env))
     return "\n".join(out)
 
 
@@ -680,6 +713,26 @@ def render_grpc(r):
             ("opened", "streams with data"), ("missing", "missing"), ("unexplained_gaps", "unexplained gaps"),
             ("server_cpu_pct", "price_service CPU %"), ("limited", "limited by loadgen"),
             ("error", "error")], rows) + "\n")
+
+
+def render_grpc_fanout(r, env):
+    title = (f"### 8. gRPC fan-out: {FANOUT_SUBSCRIBERS} subscribers x {FANOUT_RATE:,} updates/s "
+             f"({FANOUT_SUBSCRIBERS * FANOUT_RATE:,} deliveries/s) from one core\n\n")
+    if "skipped" in r:
+        return title + "skipped — " + r["skipped"] + "\n"
+    rows = [dict(v, setup=k) for k, v in r.items()]
+    return title + (
+        "price_service (simulator, every subscriber takes the whole feed) alone on core 1, grpc_loadgen "
+        "(one channel per subscriber) on core 0. \"all received\": every stream open, nothing missing and "
+        f"every subscriber at ≥ {SUSTAINED:.0%} of the offered rate. "
+        + (f"Each cell: median of {env.runs} runs (min–max), rows alternating run by run. " if env.runs > 1 else "")
+        + "\n\n" + plain_table([
+            ("setup", "stream"), ("updates_per_s", "deliveries/s total"),
+            ("per_sub_min", "per sub min"), ("per_sub_max", "per sub max"),
+            ("missing", "missing (announced drops)"), ("unexplained_gaps", "unexplained gaps"),
+            ("all_received", "all received"), ("p50_ms", "p50 (ms)"), ("p99_ms", "p99 (ms)"),
+            ("server_cpu_pct", "price_service CPU %"), ("loadgen_cpu_pct", "grpc_loadgen CPU %"),
+            ("limited", "limited by loadgen"), ("error", "error")], rows) + "\n")
 
 
 def render_postgres(r):
@@ -752,6 +805,8 @@ class Env:
         self.factor = args.scale
         self.runs = max(1, args.runs)
         self.pg_rates = [int(x) for x in args.pg_rates.split(",") if x]
+        self.baseline_price_service = (pathlib.Path(args.baseline_price_service).resolve()
+                                       if args.baseline_price_service else None)
         self.log_dir = self.build_dir / "bench-logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.price_service_flags = ""
@@ -788,15 +843,18 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--loadgen", default="", help="ws_loadgen binary")
     ap.add_argument("--only", default="", help="comma list of ours,node,python")
-    ap.add_argument("--scenarios", default="1,2,3,4,5,6,7")
+    ap.add_argument("--scenarios", default="1,2,3,4,5,6,7,8")
     ap.add_argument("--scale", type=float, default=1.0, help="scale client counts and durations")
     ap.add_argument("--runs", type=int, default=3, help="runs of each scenario or step (median, min–max)")
     ap.add_argument("--pg-rates", default=",".join(map(str, PG_RATES)), help="scenario 7's ladder, rows/s")
+    ap.add_argument("--baseline-price-service", default="",
+                    help="scenario 8: also measure this (older) price_service binary's Subscribe")
     ap.add_argument("--no-doc", action="store_true", help="do not touch docs/benchmarks.md")
     ap.add_argument("--command", default="tests/bench/run_benchmarks.sh")
     args = ap.parse_args()
     env = Env(args)
-    if not os.access(env.loadgen, os.X_OK):
+    websocket_scenarios = set(args.scenarios.split(",")) - {"6", "8"}  # 6 and 8 are gRPC only
+    if (args.quick or websocket_scenarios) and not os.access(env.loadgen, os.X_OK):
         sys.exit(f"missing {env.loadgen}; build the ws_loadgen target")
 
     kinds = [k for k in args.only.split(",") if k] or list(KINDS)
@@ -829,6 +887,9 @@ def main():
             print("== scenario 6 (gRPC)", flush=True)
             results["6"] = (summarize_rows([scenario_grpc(env) for _ in range(env.runs)]) if env.have_ours()
                             else {"skipped": "price_service not built"})
+        elif sid == "8":
+            results["8"] = ({row: summarize(runs) for row, runs in scenario_grpc_fanout(env).items()}
+                            if os.access(env.price_service, os.X_OK) else {"skipped": "price_service not built"})
         elif sid == "7":
             print("== scenario 7 (PostgreSQL)", flush=True)
             try:

@@ -6,9 +6,10 @@
 #   tests/bench/run_benchmarks.sh --only=node,python --scenarios=2,3 --no-doc
 #
 # Options: --build-dir DIR (default build/release), --quick, --only=ours,node,python,
-# --scenarios=1,...,7, --scale=F (client counts/durations), --runs=N (runs of each
+# --scenarios=1,...,8, --scale=F (client counts/durations), --runs=N (runs of each
 # scenario or step, kinds alternating; default 3: median and min–max reported),
 # --pg-rates=1000,... (scenario 7's ladder), --no-doc,
+# --baseline-price-service=PATH (scenario 8: an older price_service measured beside this one),
 # --loadgen PATH (default <build-dir>/tests/bench/ws_loadgen).
 # Builds with `cmake --preset release` when needed, installs the Node peer's
 # dependencies with `npm ci`, then runs tests/bench/bench_driver.py.

@@ -258,6 +258,19 @@ TEST(GatewayUpstreamTest, ABrokenUpstreamStreamResumesWithoutGapOrDuplicate) {
   }
   EXPECT_TRUE(saw_reconnecting);
   EXPECT_TRUE(saw_connected_again);
+  // Both subscriptions were SubscribeBatched, the second resuming after a
+  // sequence (after_sequence > 0), so the gap-free resume above is the batched stream's.
+  const std::string log = system.service().Log();
+  size_t batched = 0, resumed = 0;
+  for (size_t at = log.find("method=SubscribeBatched"); at != std::string::npos;
+       at = log.find("method=SubscribeBatched", at + 1)) {
+    ++batched;
+    const size_t line_end = log.find('\n', at);
+    resumed += log.substr(at, line_end - at).find("after_sequence=0 ") == std::string::npos;
+  }
+  EXPECT_EQ(batched, 2u) << log;
+  EXPECT_EQ(resumed, 1u) << log;
+  EXPECT_EQ(log.find("method=Subscribe "), std::string::npos) << "the gateway must not need Subscribe here";
 }
 
 TEST_F(GatewayTest, ServesTheDashboardAndRefusesPathTraversal) {

@@ -1,8 +1,11 @@
 // The gateway's upstream selection end to end: real price_service replicas,
 // a real ws_gateway, failover, health, stalls and the reconnect timing.
+#include <dlfcn.h>
 #include <signal.h>
+#include <stdlib.h>
 
 #include <chrono>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,17 +28,19 @@ using Clock = std::chrono::steady_clock;
 // so it can be killed and started again where the gateway expects it.
 class Replica {
  public:
-  Replica(std::string dir, std::string name, std::vector<std::string> extra = {})
-      : dir_(std::move(dir)), name_(std::move(name)), port_(FreePort()), extra_(std::move(extra)) {
+  Replica(std::string dir, std::string name, std::vector<std::string> extra = {}, std::string host = "127.0.0.1",
+          int port = FreePort())
+      : dir_(std::move(dir)), name_(std::move(name)), host_(std::move(host)), port_(port), extra_(std::move(extra)) {
     Start();
   }
   void Start() {
-    std::vector<std::string> args = {"--listen=127.0.0.1:" + std::to_string(port_), "--admin_listen=127.0.0.1:0",
-                                     "--rate=50"};
+    std::vector<std::string> args = {"--listen=" + address(), "--admin_listen=127.0.0.1:0", "--rate=50"};
     args.insert(args.end(), extra_.begin(), extra_.end());
     process_ = std::make_unique<ChildProcess>(Binaries::PriceService(), args,
                                               dir_ + "/" + name_ + "." + std::to_string(++starts_) + ".log");
-    if (!WaitForPort(port_, seconds(10))) throw std::runtime_error(name_ + " did not start:\n" + process_->Log());
+    if (!WaitForPort(port_, seconds(10), host_)) {
+      throw std::runtime_error(name_ + " did not start:\n" + process_->Log());
+    }
   }
   void Kill() {
     process_->Signal(SIGKILL);
@@ -43,11 +48,12 @@ class Replica {
   }
   ChildProcess& process() { return *process_; }
   int port() const { return port_; }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string address() const { return host_ + ":" + std::to_string(port_); }
 
  private:
   std::string dir_;
   std::string name_;
+  std::string host_;
   int port_;
   std::vector<std::string> extra_;
   int starts_ = 0;
@@ -210,6 +216,44 @@ TEST(UpstreamFailoverTest, AHostNameIsResolvedToItsAddresses) {
   ASSERT_TRUE(Eventually([&] { return gateway.Ready(); }, seconds(15))) << gateway.Log();
   const std::string replica = gateway.Replica();
   EXPECT_TRUE(replica == service.address() || replica == "[::1]:" + std::to_string(service.port())) << replica;
+}
+
+// A name that resolves to several addresses stands for that many replicas.
+// This machine's resolver gives `localhost` one address only, so the name
+// comes from a hosts file of the test's own, read through nss_wrapper
+// (LD_PRELOAD) by the gateway process alone; /etc/hosts stays untouched.
+TEST(UpstreamFailoverTest, ANameResolvingToSeveralAddressesIsUsedAsSeveralReplicas) {
+  constexpr char kNssWrapper[] = "libnss_wrapper.so";
+  if (void* wrapper = ::dlopen(kNssWrapper, RTLD_LAZY)) {
+    ::dlclose(wrapper);
+  } else {
+    GTEST_SKIP() << "nss_wrapper (Debian libnss-wrapper, installed by deploy/install-deps.sh) is missing";
+  }
+  const std::string dir = TestOutputDir();
+  const int port = FreePort();
+  Replica a(dir, "a", {}, "127.0.1.1", port), b(dir, "b", {}, "127.0.1.2", port);
+  const std::string hosts = dir + "/hosts";
+  std::ofstream(hosts) << "127.0.1.1 replicas.stockfeed.test\n127.0.1.2 replicas.stockfeed.test\n";
+  ::setenv("LD_PRELOAD", kNssWrapper, 1);
+  ::setenv("NSS_WRAPPER_HOSTS", hosts.c_str(), 1);
+  std::unique_ptr<Gateway> gateway;
+  try {
+    gateway = std::make_unique<Gateway>(dir, std::vector<std::string>{"--upstream=replicas.stockfeed.test:" +
+                                                                      std::to_string(port)});
+  } catch (...) {
+    ::unsetenv("LD_PRELOAD");
+    ::unsetenv("NSS_WRAPPER_HOSTS");
+    throw;
+  }
+  ::unsetenv("LD_PRELOAD");
+  ::unsetenv("NSS_WRAPPER_HOSTS");
+  ASSERT_TRUE(Eventually([&] { return gateway->Ready(); }, seconds(15))) << gateway->Log();
+  EXPECT_EQ(gateway->Replica(), a.address()) << "the resolver's first address first";
+
+  a.Kill();
+  ASSERT_TRUE(Eventually([&] { return gateway->Ready() && gateway->Replica() == b.address(); }, seconds(10)))
+      << gateway->Log();
+  EXPECT_EQ(gateway->Stats().at("upstream_failovers").as_int64(), 1);
 }
 
 }  // namespace

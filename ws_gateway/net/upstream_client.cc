@@ -93,12 +93,14 @@ struct UpstreamClient::Attempt {
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::PriceFeed::Stub> feed;
   std::unique_ptr<grpc::health::v1::Health::Stub> health;
-  grpc::ClientContext stream_context;
   grpc::ClientContext watch_context;
   std::thread reader;
   std::thread watcher;
   std::atomic<uint64_t> received{0};
   // Guarded by the client's mu_:
+  // The price stream's call; a new one for the fallback from SubscribeBatched to Subscribe.
+  std::unique_ptr<grpc::ClientContext> stream_context = std::make_unique<grpc::ClientContext>();
+  bool cancelled = false;  // the attempt is ending: start no new call
   bool stream_done = false;
   bool connected = false;
   grpc::Status stream_status;
@@ -247,7 +249,8 @@ void UpstreamClient::RunAttempt(const std::string& address) {
   {
     std::unique_lock lock(mu_);
     stopping = stopping_;
-    attempt.stream_context.TryCancel();
+    attempt.cancelled = true;
+    attempt.stream_context->TryCancel();
     attempt.watch_context.TryCancel();
     if (attempt.probe_context) attempt.probe_context->TryCancel();
   }
@@ -273,6 +276,28 @@ void UpstreamClient::RunAttempt(const std::string& address) {
   PublishState(absl::StrCat("price service at ", address, " unavailable (", why, "); trying again"));
 }
 
+// Reads one price stream to its end, handing each message to `deliver`.
+template <typename Message, typename Deliver>
+grpc::Status UpstreamClient::Consume(Attempt& attempt, grpc::ClientReader<Message>& reader, Deliver deliver) {
+  reader.WaitForInitialMetadata();
+  bool connected_now = false;
+  if (attempt.channel->GetState(false) == GRPC_CHANNEL_READY) {
+    std::lock_guard lock(mu_);
+    connected_now = !attempt.connected;
+    if (connected_now) {
+      attempt.connected = true;
+      selector_.OnConnected(absl::Now());
+    }
+  }
+  if (connected_now) {
+    spdlog::info("upstream: connected to {}", attempt.address);
+    wake_.notify_all();
+  }
+  Message message;
+  while (reader.Read(&message)) deliver(message);
+  return reader.Finish();
+}
+
 void UpstreamClient::ReadStream(Attempt& attempt) {
   const auto [epoch, last_seq] = handlers_.resume_from();
   v1::SubscribeRequest request;
@@ -280,24 +305,35 @@ void UpstreamClient::ReadStream(Attempt& attempt) {
   request.set_after_sequence(last_seq);
   request.set_epoch(epoch);
   spdlog::info("upstream: subscribing to {} (resume after seq {} of epoch '{}')", attempt.address, last_seq, epoch);
-  std::unique_ptr<grpc::ClientReader<v1::PriceUpdate>> reader =
-      attempt.feed->Subscribe(&attempt.stream_context, request);
-  reader->WaitForInitialMetadata();
-  if (attempt.channel->GetState(false) == GRPC_CHANNEL_READY) {
-    {
-      std::lock_guard lock(mu_);
-      attempt.connected = true;
-      selector_.OnConnected(absl::Now());
-    }
-    spdlog::info("upstream: connected to {}", attempt.address);
-    wake_.notify_all();
-  }
-  v1::PriceUpdate update;
-  while (reader->Read(&update)) {
+  const auto deliver = [&](const v1::PriceUpdate& update) {
     handlers_.on_update(update);
     attempt.received.fetch_add(1, std::memory_order_relaxed);
+  };
+  grpc::ClientContext* context = nullptr;
+  {
+    std::lock_guard lock(mu_);
+    context = attempt.stream_context.get();
   }
-  const grpc::Status status = reader->Finish();
+  // SubscribeBatched: several updates per message, the cheapest stream for both sides.
+  grpc::Status status = Consume(attempt, *attempt.feed->SubscribeBatched(context, request),
+                                [&](const v1::PriceUpdateBatch& batch) {
+                                  for (const v1::PriceUpdate& update : batch.updates()) deliver(update);
+                                });
+  if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED && attempt.received.load() == 0) {
+    // A price_service from before SubscribeBatched: the same request on Subscribe.
+    {
+      std::lock_guard lock(mu_);
+      context = nullptr;
+      if (!attempt.cancelled) {
+        attempt.stream_context = std::make_unique<grpc::ClientContext>();
+        context = attempt.stream_context.get();
+      }
+    }
+    if (context != nullptr) {
+      spdlog::info("upstream: {} has no SubscribeBatched (an older price_service); using Subscribe", attempt.address);
+      status = Consume(attempt, *attempt.feed->Subscribe(context, request), deliver);
+    }
+  }
   {
     std::lock_guard lock(mu_);
     attempt.stream_done = true;

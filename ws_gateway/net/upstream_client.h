@@ -17,7 +17,10 @@
 
 namespace grpc {
 class Channel;
-}
+class Status;
+template <class R>
+class ClientReader;
+}  // namespace grpc
 
 namespace stockfeed {
 class ChannelSecurity;
@@ -25,13 +28,15 @@ class ChannelSecurity;
 
 namespace stockfeed::ws_gateway {
 
-// Keeps exactly one Subscribe stream open to one price_service replica, as
+// Keeps exactly one price stream open to one price_service replica, as
 // the UpstreamSelector decides: which replica, when to give it up (stream
 // error, grpc.health.v1 NOT_SERVING seen through Health/Watch, a stall) and
 // when to try again. Every new stream resumes from `resume_from()`, so a
 // failover to a replica of the same PostgreSQL feed is gap- and
-// duplicate-free. Runs on its own thread; each attempt adds a stream reader
-// and a health watcher thread.
+// duplicate-free. The stream is SubscribeBatched (several updates per
+// message); a replica without it (UNIMPLEMENTED) gets the same request on
+// Subscribe within the same attempt. Runs on its own thread; each attempt
+// adds a stream reader and a health watcher thread.
 class UpstreamClient {
  public:
   struct Handlers {
@@ -70,6 +75,8 @@ class UpstreamClient {
   // Streams from `address` until the selector gives it up or Stop().
   void RunAttempt(const std::string& address);
   void ReadStream(Attempt& attempt);
+  template <typename Message, typename Deliver>
+  grpc::Status Consume(Attempt& attempt, grpc::ClientReader<Message>& reader, Deliver deliver);
   void WatchHealth(Attempt& attempt);
   void StartProbe(Attempt& attempt);
   // Tells clients about a change of state; call without mu_ held.

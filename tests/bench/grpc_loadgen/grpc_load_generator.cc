@@ -62,7 +62,7 @@ GrpcLoadResult RunGrpcLoad(const GrpcLoadConfig& config, std::ostream& log) {
   std::vector<std::unique_ptr<GrpcSubscriber>> subscribers;
   for (int i = 0; i < config.subscribers; ++i) {
     auto& stub = *stubs[config.shared_channel ? 0 : static_cast<size_t>(i)];
-    subscribers.push_back(std::make_unique<GrpcSubscriber>(stub, measuring));
+    subscribers.push_back(GrpcSubscriber::Make(stub, measuring, config.batched));
     subscribers.back()->Start();
   }
 

@@ -87,6 +87,7 @@ std::string FormatResultLine(const GrpcLoadConfig& config, const GrpcLoadResult&
       {"target", config.target},
       {"subscribers", config.subscribers},
       {"shared_channel", config.shared_channel},
+      {"batched", config.batched},
       {"opened", r.opened},
       {"failed", r.failed},
       {"errors", std::move(errors)},

@@ -17,6 +17,7 @@ struct GrpcLoadConfig {
   int warmup_s = 2;
   int duration_s = 10;
   bool shared_channel = false;  // all streams on one HTTP/2 connection
+  bool batched = false;         // SubscribeBatched instead of Subscribe
   std::vector<int> server_pids;
   bool print_intervals = true;
 };

@@ -1,6 +1,6 @@
-// One Subscribe stream as a gRPC callback reactor: one read in flight, every
-// update handed to its StreamChecker. Runs on gRPC's threads; the tally is
-// read only after Wait() returns.
+// One Subscribe (or SubscribeBatched) stream as a gRPC callback reactor: one
+// read in flight, every update handed to its StreamChecker. Runs on gRPC's
+// threads; the tally is read only after Wait() returns.
 #pragma once
 
 #include <atomic>
@@ -16,15 +16,18 @@
 
 namespace stockfeed::bench {
 
-class GrpcSubscriber final : public grpc::ClientReadReactor<v1::PriceUpdate> {
+class GrpcSubscriber {
  public:
   // `measuring` says whether updates count; it is read on every update.
-  GrpcSubscriber(v1::PriceFeed::Stub& stub, const std::atomic<bool>& measuring);
+  // `batched` reads SubscribeBatched (several updates per message) instead of Subscribe.
+  static std::unique_ptr<GrpcSubscriber> Make(v1::PriceFeed::Stub& stub, const std::atomic<bool>& measuring,
+                                              bool batched);
+  virtual ~GrpcSubscriber() = default;
 
-  void Start();
+  virtual void Start() = 0;
   // Ends the stream (the run is over) and waits until gRPC is done with it.
   void Cancel();
-  void Wait();
+  void Wait() { done_future_.wait(); }
 
   // Updates received so far, measured or not (for once-a-second lines).
   int64_t received() const { return received_.load(std::memory_order_relaxed); }
@@ -35,15 +38,19 @@ class GrpcSubscriber final : public grpc::ClientReadReactor<v1::PriceUpdate> {
   bool failed() const { return failed_early_; }
   const std::string& error() const { return error_; }
 
-  void OnReadDone(bool ok) override;
-  void OnDone(const grpc::Status& status) override;
+ protected:
+  GrpcSubscriber(v1::PriceFeed::Stub& stub, const std::atomic<bool>& measuring)
+      : stub_(stub), measuring_(measuring) {}
+  void Observe(const v1::PriceUpdate& update, int64_t now_us);
+  // From OnDone: `this` may be gone once it returns.
+  void Finished(const grpc::Status& status);
+
+  v1::PriceFeed::Stub& stub_;
+  grpc::ClientContext context_;
+  v1::SubscribeRequest request_;  // all symbols and sources, live from now: dense sequences
 
  private:
-  v1::PriceFeed::Stub& stub_;
   const std::atomic<bool>& measuring_;
-  grpc::ClientContext context_;
-  v1::SubscribeRequest request_;
-  v1::PriceUpdate update_;
   StreamChecker checker_;
   StreamTally tally_;
   std::atomic<int64_t> received_{0};

@@ -17,6 +17,7 @@ ABSL_FLAG(int, warmup, 2, "Seconds after subscribing that are not measured");
 ABSL_FLAG(int, duration, 10, "Seconds measured");
 ABSL_FLAG(bool, shared_channel, false,
           "All streams on one channel (one HTTP/2 connection) instead of one channel each");
+ABSL_FLAG(bool, batched, false, "Read SubscribeBatched (several updates per message) instead of Subscribe");
 ABSL_FLAG(std::string, server_pids, "", "Comma-separated pids whose CPU time and RSS to report");
 ABSL_FLAG(bool, intervals, true, "Print one line per second");
 ABSL_FLAG(bool, require_clean, false,
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
   config.warmup_s = absl::GetFlag(FLAGS_warmup);
   config.duration_s = absl::GetFlag(FLAGS_duration);
   config.shared_channel = absl::GetFlag(FLAGS_shared_channel);
+  config.batched = absl::GetFlag(FLAGS_batched);
   config.print_intervals = absl::GetFlag(FLAGS_intervals);
   absl::StatusOr<std::vector<int>> pids = ParsePidList(absl::GetFlag(FLAGS_server_pids));
   if (!pids.ok()) {

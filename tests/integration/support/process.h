@@ -35,8 +35,8 @@ class ChildProcess {
 
 // A port that was free a moment ago.
 int FreePort();
-// Waits until something accepts TCP connections on 127.0.0.1:port.
-bool WaitForPort(int port, std::chrono::milliseconds timeout);
+// Waits until something accepts TCP connections on host:port (an IPv4 address).
+bool WaitForPort(int port, std::chrono::milliseconds timeout, const std::string& host = "127.0.0.1");
 // Polls `condition` every 20 ms until it holds or `timeout` passes.
 template <typename Condition>
 bool Eventually(Condition condition, std::chrono::milliseconds timeout) {

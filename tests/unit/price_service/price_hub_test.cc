@@ -2,7 +2,10 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "core/update_batch.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -377,6 +380,83 @@ TEST_F(PriceHubTest, ListenersAreWokenByPublishAndEpochChangesUntilRemoved) {
   hub_.Publish(Range(1, 1));
   EXPECT_EQ(a.calls, 2);
   EXPECT_EQ(b.calls, 3);
+}
+
+// The encoded read is the plain read in wire form: the same updates, kinds
+// and dropped_before, bytes equal to encoding them, and the same position
+// afterwards; a batch of them parses as one PriceUpdateBatch.
+void ExpectEncodedReadMatchesPlain(const PriceHub& hub, const FeedPosition& start, const SymbolFilter& filter,
+                                   size_t max_updates) {
+  FeedPosition plain = start;
+  FeedPosition encoded = start;
+  std::vector<v1::PriceUpdate> expected;
+  const size_t plain_count = hub.ReadAfter(plain, filter, max_updates, expected);
+  std::vector<std::string> messages;
+  uint64_t dropped = 0;
+  std::string batch_bytes;
+  EXPECT_EQ(hub.ReadEncodedAfter(encoded, filter, max_updates,
+                                 [&](std::string_view bytes, uint64_t dropped_before) {
+                                   messages.emplace_back(bytes);
+                                   dropped += dropped_before;
+                                   AppendBatchEntry(bytes, batch_bytes);
+                                 }),
+            plain_count);
+  ASSERT_EQ(messages.size(), expected.size());
+  uint64_t expected_dropped = 0;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(messages[i], expected[i].SerializeAsString()) << i;
+    expected_dropped += expected[i].dropped_before();
+  }
+  EXPECT_EQ(dropped, expected_dropped);
+  v1::PriceUpdateBatch batch;
+  ASSERT_TRUE(batch.ParseFromString(batch_bytes));
+  EXPECT_EQ(static_cast<size_t>(batch.updates_size()), expected.size());
+  EXPECT_EQ(encoded.after_sequence, plain.after_sequence);
+  EXPECT_EQ(encoded.pending_dropped, plain.pending_dropped);
+  EXPECT_EQ(encoded.replay_until, plain.replay_until);
+}
+
+TEST_F(PriceHubTest, EncodedReadGivesTheSameUpdatesLiveReplayedAndAfterALoss) {
+  std::vector<v1::PriceUpdate> first;
+  for (uint64_t seq = 1; seq <= 4; ++seq) first.push_back(Update(seq, seq % 2 ? "AAPL" : "MSFT"));
+  hub_.Publish(first);
+  const FeedPosition resumed = hub_.Subscribe(Resume(2), {}).position;  // 3 and 4 come as REPLAY
+  const FeedPosition live = hub_.Subscribe({}, {}).position;
+  for (const SymbolFilter& filter : {SymbolFilter{}, SymbolFilter({"AAPL"}, {})}) {
+    ExpectEncodedReadMatchesPlain(hub_, resumed, filter, 5);
+    ExpectEncodedReadMatchesPlain(hub_, resumed, filter, 1);
+  }
+  std::vector<v1::PriceUpdate> more;
+  for (uint64_t seq = 5; seq <= 30; ++seq) more.push_back(Update(seq, seq % 2 ? "AAPL" : "MSFT"));
+  hub_.Publish(more);  // capacity 16: `live` lost 5..14, announced in dropped_before
+  for (const SymbolFilter& filter : {SymbolFilter{}, SymbolFilter({"MSFT"}, {})}) {
+    ExpectEncodedReadMatchesPlain(hub_, live, filter, 5);
+    ExpectEncodedReadMatchesPlain(hub_, live, filter, 100);
+  }
+  hub_.PublishHistory({Update(31), Update(32)});  // history is REPLAY for everyone, encoded once as such
+  FeedPosition caught_up = hub_.Subscribe({}, {}).position;
+  caught_up.after_sequence = 30;
+  ExpectEncodedReadMatchesPlain(hub_, caught_up, {}, 10);
+}
+
+TEST_F(PriceHubTest, EncodedReadOfALoss) {
+  hub_.Publish(Range(1, 40));  // holds 25..40
+  FeedPosition position = hub_.Subscribe(Resume(0), {}).position;
+  position.after_sequence = 3;
+  std::vector<uint64_t> drops;
+  std::vector<uint64_t> sequences;
+  hub_.ReadEncodedAfter(position, {}, 3, [&](std::string_view bytes, uint64_t dropped_before) {
+    v1::PriceUpdate update;
+    ASSERT_TRUE(update.ParseFromString(std::string(bytes)));
+    sequences.push_back(update.sequence());
+    drops.push_back(dropped_before);
+    EXPECT_EQ(update.dropped_before(), dropped_before);
+    EXPECT_EQ(update.epoch(), "e1");
+    EXPECT_EQ(update.kind(), v1::UPDATE_KIND_LIVE);
+  });
+  EXPECT_THAT(sequences, ElementsAre(25, 26, 27));
+  EXPECT_THAT(drops, ElementsAre(21, 0, 0));  // 4..24
+  EXPECT_EQ(position.after_sequence, 27u);
 }
 
 }  // namespace
