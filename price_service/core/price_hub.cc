@@ -74,6 +74,11 @@ PriceHub::Subscription PriceHub::Subscribe(const v1::SubscribeRequest& request,
   }
   if (request.snapshot() || request.after_sequence() > 0) {
     result.initial = LatestLocked(filter, v1::UPDATE_KIND_SNAPSHOT);
+    // In the order they were published, not by symbol: a subscriber's
+    // sequences then keep increasing through the snapshot into the live
+    // updates (the gateway's log and its resume search rely on it).
+    std::sort(result.initial.begin(), result.initial.end(),
+              [](const v1::PriceUpdate& a, const v1::PriceUpdate& b) { return a.sequence() < b.sequence(); });
   }
   return result;
 }

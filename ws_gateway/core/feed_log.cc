@@ -18,19 +18,35 @@ uint64_t FeedLog::Append(FramePtr frame) {
     history.push_back(IndexedFrame{frame, head_});
   }
   frames_[head_ % capacity_] = std::move(frame);
+  while (epochs_.size() > 1 && epochs_[1].first_index <= tail()) epochs_.pop_front();
   return head_;
 }
 
 void FeedLog::StartEpoch(std::string epoch) {
   if (epoch == epoch_) return;
   epoch_ = std::move(epoch);
-  epoch_start_ = head_ + 1;
+  epochs_.push_back(EpochStart{++epochs_started_, head_ + 1, epoch_});
   latest_.clear();
   history_.clear();
   MarkGap();
 }
 
 void FeedLog::MarkGap() { continuous_from_ = head_ + 1; }
+
+const FeedLog::EpochStart* FeedLog::EpochReached(uint64_t known, uint64_t index) const {
+  // Usually one entry, the current epoch, which the client knows.
+  for (auto start = epochs_.rbegin(); start != epochs_.rend() && start->number > known; ++start) {
+    if (start->first_index <= index) return &*start;
+  }
+  return nullptr;
+}
+
+uint64_t FeedLog::DeliverableUpTo(uint64_t known) const {
+  for (const EpochStart& start : epochs_) {
+    if (start.number > known) return std::min(start.first_index - 1, head_);
+  }
+  return head_;
+}
 
 std::optional<uint64_t> FeedLog::ResumeCursor(absl::string_view epoch, uint64_t after_seq) const {
   if (epoch != epoch_) return std::nullopt;

@@ -37,9 +37,24 @@ class FeedLog {
   uint64_t tail() const { return head_ < capacity_ ? 1 : head_ + 1 - capacity_; }  // oldest held
   const FramePtr& at(uint64_t index) const { return frames_[index % capacity_]; }
   const std::string& epoch() const { return epoch_; }
-  // Index of the first frame of the current epoch (a session passing it
-  // tells its client the numbering restarted).
-  uint64_t epoch_start() const { return epoch_start_; }
+  // Epochs are numbered 1, 2, 3, … as they start; 0 before any.
+  uint64_t epoch_number() const { return epochs_.empty() ? 0 : epochs_.back().number; }
+
+  // Where an epoch begins in the log. A client reaching `first_index` is told
+  // the numbering restarted; several epochs may lie ahead of a slow client,
+  // and each must be announced before its own first frame.
+  struct EpochStart {
+    uint64_t number = 0;
+    uint64_t first_index = 0;
+    std::string epoch;
+  };
+  // For a client told of epochs up to number `known`: the newest later epoch
+  // whose first frame is at or before `index` (announce it before taking
+  // that frame), or null.
+  const EpochStart* EpochReached(uint64_t known, uint64_t index) const;
+  // The last index such a client may take before it must be told of the
+  // next epoch (head() when none lies ahead).
+  uint64_t DeliverableUpTo(uint64_t known) const;
   uint64_t last_seq() const { return head_ == 0 ? 0 : at(head_)->seq(); }
 
   // The cursor from which a client that saw everything up to `after_seq` of
@@ -75,7 +90,10 @@ class FeedLog {
   uint64_t head_ = 0;
   uint64_t continuous_from_ = 1;  // first index of the current gap-free run
   std::string epoch_;
-  uint64_t epoch_start_ = 1;
+  // Oldest first; epochs whose frames the ring no longer holds are dropped
+  // (a client that far behind is conflated to the head).
+  std::deque<EpochStart> epochs_;
+  uint64_t epochs_started_ = 0;
   absl::flat_hash_map<std::pair<std::string, std::string>, IndexedFrame> latest_;
   const size_t history_depth_;
   absl::flat_hash_map<std::string, std::deque<IndexedFrame>> history_;  // per symbol, oldest first

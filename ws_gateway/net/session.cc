@@ -150,7 +150,7 @@ void Session::SendInitial() {
     return subscription_.Matches(frame.symbol(), frame.source());
   };
   cursor_ = log.head();
-  epoch_announced_ = log.epoch_start();  // the welcome names the epoch
+  epoch_known_ = log.epoch_number();  // the welcome names the epoch
   if (!params_.rich) {
     // The workshop's dashboard expects plain price messages right away. Rich
   // clients always get a snapshot message, even an empty one.
@@ -385,7 +385,8 @@ void Session::Conflate(bool announce) {
 
 void Session::AnnounceEpochIfDue() {
   const FeedLog& log = shard_.log();
-  if (EpochNoticeDue(log) && params_.rich) Send(EncodeEpoch(log.epoch()));
+  const FeedLog::EpochStart* due = EpochNoticeDue(log);
+  if (due != nullptr && params_.rich) Send(EncodeEpoch(due->epoch));
 }
 
 void Session::Read() {

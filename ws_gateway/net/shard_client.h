@@ -33,24 +33,24 @@ class ShardClient {
   }
 
   // A new epoch is told before its first price (docs/protocol.md): a
-  // client's writes stop just before the epoch's first frame until it has
-  // sent its notice. The last index it may take now:
-  uint64_t DeliverableUpTo(const FeedLog& log) const {
-    return epoch_announced_ != log.epoch_start() && log.epoch_start() > cursor_ ? log.epoch_start() - 1 : log.head();
-  }
-  // True once per new epoch, when the cursor has reached its first frame:
-  // the client sends its notice now.
-  bool EpochNoticeDue(const FeedLog& log) {
-    if (epoch_announced_ == log.epoch_start() || cursor_ + 1 < log.epoch_start()) return false;
-    epoch_announced_ = log.epoch_start();
-    return true;
+  // client's writes stop just before the first frame of the next epoch it
+  // has not been told of, until it has sent that notice; several epochs may
+  // lie ahead of a slow client. The last index it may take now:
+  uint64_t DeliverableUpTo(const FeedLog& log) const { return log.DeliverableUpTo(epoch_known_); }
+  // The epoch whose first frame the client takes next (the newest, if
+  // conflation jumps over several), once: the client sends its notice now.
+  const FeedLog::EpochStart* EpochNoticeDue(const FeedLog& log) {
+    const FeedLog::EpochStart* reached = log.EpochReached(epoch_known_, cursor_ + 1);
+    if (reached != nullptr) epoch_known_ = reached->number;
+    return reached;
   }
 
   // The client's only position in the feed: the index of the last FeedLog
   // frame it has taken. The shard reads it for its backlog metrics.
   uint64_t cursor_ = 0;
-  // The log's epoch_start() this client knows of (its welcome names the epoch).
-  uint64_t epoch_announced_ = 0;
+  // The newest FeedLog::epoch_number() this client was told of (its welcome
+  // names the epoch; 0: it came before the first and will be told of it).
+  uint64_t epoch_known_ = 0;
 
  private:
   friend class Shard;

@@ -63,7 +63,7 @@ void SseSession::Start(int http_version_minor) {
   SendEvent("connected", EncodeWelcome(log.epoch(), log.last_seq(), /*rich=*/true));
   SendEvent("status", shard_.status_frame()->payload());
   cursor_ = log.head();
-  epoch_announced_ = log.epoch_start();  // the connected event names the epoch
+  epoch_known_ = log.epoch_number();  // the connected event names the epoch
   bool resumed = false;
   if (params_.after_seq) {
     const std::string epoch = params_.epoch.empty() ? log.epoch() : params_.epoch;
@@ -163,7 +163,7 @@ void SseSession::Conflate() {
 
 void SseSession::AnnounceEpochIfDue() {
   const FeedLog& log = shard_.log();
-  if (EpochNoticeDue(log)) SendEvent("epoch", EncodeEpoch(log.epoch()));
+  if (const FeedLog::EpochStart* due = EpochNoticeDue(log)) SendEvent("epoch", EncodeEpoch(due->epoch));
 }
 
 void SseSession::CheckTimeouts(std::chrono::steady_clock::time_point now) {

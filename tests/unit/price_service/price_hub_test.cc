@@ -273,7 +273,9 @@ TEST_F(PriceHubTest, ResumeFromAheadOfTheHubGetsASnapshot) {
   EXPECT_EQ(subscription.position.after_sequence, 3u);
 }
 
-TEST_F(PriceHubTest, SnapshotIsLatestPerPairOrderedBySymbolThenSourceWithOriginalSequence) {
+TEST_F(PriceHubTest, SnapshotIsLatestPerPairInPublishOrderWithOriginalSequence) {
+  // Keys and sequences in opposite orders: by symbol the snapshot would go
+  // AAPL 5, AAPL 3, MSFT 4 and its sequences back.
   hub_.Publish({Update(1, "MSFT", "finnhub", 1), Update(2, "AAPL", "finnhub", 2),
                 Update(3, "AAPL", "alpha", 3), Update(4, "MSFT", "finnhub", 4),
                 Update(5, "AAPL", "finnhub", 5)});
@@ -282,19 +284,28 @@ TEST_F(PriceHubTest, SnapshotIsLatestPerPairOrderedBySymbolThenSourceWithOrigina
   PriceHub::Subscription subscription = hub_.Subscribe(request, {});
 
   ASSERT_EQ(subscription.initial.size(), 3u);
+  EXPECT_THAT(Sequences(subscription.initial), ElementsAre(3, 4, 5));
   EXPECT_EQ(subscription.initial[0].symbol(), "AAPL");
   EXPECT_EQ(subscription.initial[0].source(), "alpha");
-  EXPECT_EQ(subscription.initial[0].sequence(), 3u);
-  EXPECT_EQ(subscription.initial[1].symbol(), "AAPL");
+  EXPECT_EQ(subscription.initial[1].symbol(), "MSFT");
   EXPECT_EQ(subscription.initial[1].source(), "finnhub");
-  EXPECT_EQ(subscription.initial[1].price(), 5.0);
-  EXPECT_EQ(subscription.initial[2].symbol(), "MSFT");
-  EXPECT_EQ(subscription.initial[2].sequence(), 4u);
+  EXPECT_EQ(subscription.initial[2].symbol(), "AAPL");
+  EXPECT_EQ(subscription.initial[2].source(), "finnhub");
+  EXPECT_EQ(subscription.initial[2].price(), 5.0);
   for (const v1::PriceUpdate& update : subscription.initial) {
     EXPECT_EQ(update.kind(), v1::UPDATE_KIND_SNAPSHOT);
     EXPECT_EQ(update.epoch(), "e1");
   }
   EXPECT_EQ(subscription.position.after_sequence, 5u);
+}
+
+TEST_F(PriceHubTest, ResumeOfAnotherEpochGetsItsSnapshotInSequenceOrder) {
+  // What a restarted simulator answers the gateway: a symbol's sources were
+  // last updated out of key order (alpha_vantage after finnhub).
+  hub_.Publish({Update(1, "AAPL", "finnhub"), Update(2, "AAPL", "alpha_vantage"), Update(3, "MSFT", "alpha_vantage"),
+                Update(4, "AAPL", "finnhub")});
+  PriceHub::Subscription subscription = hub_.Subscribe(Resume(1080, "old"), {});
+  EXPECT_THAT(Sequences(subscription.initial), ElementsAre(2, 3, 4));
 }
 
 TEST_F(PriceHubTest, SnapshotHonoursTheFilter) {

@@ -176,6 +176,101 @@ TEST_F(FeedLogResumeTest, StartingTheSameEpochIsNoGap) {
   EXPECT_THAT(Seqs(log_.Latest(0, log_.head(), All)), ElementsAre(5));
 }
 
+// What a v1 session does with the log (Session::Pump): before taking a
+// frame it announces the epoch that frame begins, and takes frames only up
+// to the next epoch it has not announced. Records what its client receives.
+struct EpochReader {
+  const FeedLog& log;
+  uint64_t cursor;
+  uint64_t epoch_known;
+  std::vector<std::string> received;  // "epoch:<name>" or the frame's seq
+
+  explicit EpochReader(const FeedLog& feed)
+      : log(feed), cursor(feed.head()), epoch_known(feed.epoch_number()) {}
+
+  // One pump: `max_frames` at most, as a write's room allows.
+  void Pump(size_t max_frames) {
+    if (const FeedLog::EpochStart* reached = log.EpochReached(epoch_known, cursor + 1)) {
+      epoch_known = reached->number;
+      received.push_back("epoch:" + reached->epoch);
+    }
+    const uint64_t up_to = log.DeliverableUpTo(epoch_known);
+    for (size_t taken = 0; cursor < up_to && taken < max_frames; ++taken) {
+      received.push_back(std::to_string(log.at(++cursor)->seq()));
+    }
+  }
+  void CatchUp() {
+    while (cursor != log.head()) Pump(2);
+  }
+};
+
+TEST(FeedLogEpochTest, EachOfTwoEpochsAheadOfAClientIsAnnouncedBeforeItsFirstFrame) {
+  // The client is still in e1 when e2 and then e3 start: it must hear of e2
+  // before seq 1 of e2, not only of the newest epoch.
+  FeedLog log(64, 0);
+  log.StartEpoch("e1");
+  AppendRange(log, 100, 101);
+  EpochReader reader(log);
+  AppendRange(log, 102, 103);
+  log.StartEpoch("e2");
+  AppendRange(log, 1, 3);
+  log.StartEpoch("e3");
+  AppendRange(log, 1, 2);
+  reader.CatchUp();
+  EXPECT_THAT(reader.received,
+              ElementsAre("102", "103", "epoch:e2", "1", "2", "3", "epoch:e3", "1", "2"));
+}
+
+TEST(FeedLogEpochTest, AnEpochIsAnnouncedOnceEvenWhileItHasNoFrameYet) {
+  FeedLog log(64, 0);
+  log.StartEpoch("e1");
+  AppendRange(log, 7, 8);
+  EpochReader reader(log);
+  AppendRange(log, 9, 9);
+  log.StartEpoch("e2");
+  reader.CatchUp();  // e1's last frame; nothing of e2 to announce it before
+  EXPECT_THAT(reader.received, ElementsAre("9"));
+  AppendRange(log, 1, 2);
+  reader.CatchUp();
+  reader.CatchUp();
+  EXPECT_THAT(reader.received, ElementsAre("9", "epoch:e2", "1", "2"));
+}
+
+TEST(FeedLogEpochTest, AClientConnectedBeforeTheFirstEpochHearsOfIt) {
+  FeedLog log(64, 0);
+  EpochReader reader(log);  // its welcome named no epoch
+  log.StartEpoch("e1");
+  AppendRange(log, 1, 2);
+  reader.CatchUp();
+  EXPECT_THAT(reader.received, ElementsAre("epoch:e1", "1", "2"));
+}
+
+TEST(FeedLogEpochTest, AClientWelcomedInTheCurrentEpochIsNotToldAgain) {
+  FeedLog log(64, 0);
+  log.StartEpoch("e1");
+  AppendRange(log, 1, 2);
+  EpochReader reader(log);
+  AppendRange(log, 3, 4);
+  reader.CatchUp();
+  EXPECT_THAT(reader.received, ElementsAre("3", "4"));
+}
+
+TEST(FeedLogEpochTest, EpochsWhoseFramesLeftTheRingAreForgotten) {
+  FeedLog log(4, 0);
+  for (const char* epoch : {"e1", "e2", "e3"}) {
+    log.StartEpoch(epoch);
+    AppendRange(log, 1, 4);
+  }
+  EXPECT_EQ(log.epoch_number(), 3u);
+  // A client that knew only e1 is past the ring (it is conflated to the
+  // head): the newest epoch is what it is told of.
+  const FeedLog::EpochStart* reached = log.EpochReached(1, log.head() + 1);
+  ASSERT_NE(reached, nullptr);
+  EXPECT_EQ(reached->epoch, "e3");
+  EXPECT_EQ(log.DeliverableUpTo(1), log.tail() - 1);
+  EXPECT_EQ(log.DeliverableUpTo(3), log.head());
+}
+
 TEST(FeedLogLatestTest, OnePerPairInLogOrder) {
   FeedLog log(16, 0);
   log.Append(Price(1, "AAPL", "f"));  // 1
