@@ -25,7 +25,8 @@ struct WsClient::Impl {
   bool closed = false;
   std::string extensions;
 
-  // Runs the io_context until `done` or the timeout; cancels on timeout.
+  // Runs the io_context until `done` or the timeout. On timeout the
+  // operation is cancelled, and that too has a deadline.
   bool RunUntil(const bool& done, std::chrono::milliseconds timeout) {
     io.restart();
     const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -33,15 +34,43 @@ struct WsClient::Impl {
       io.run_for(std::chrono::milliseconds(10));
       if (io.stopped()) io.restart();
     }
-    if (!done) {
-      beast::get_lowest_layer(ws).cancel();
-      io.restart();
-      while (!done) io.run_one();
-      return false;
+    if (done) return true;
+    // A cancel stops only the socket operation pending at that moment. Beast
+    // may be between two (its pong to a server ping written, the completion
+    // queued) and start another read after it: cancel until the operation
+    // ends, and past a second close the socket, which ends it for sure.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    while (!done) {
+      beast::error_code ignored;
+      if (std::chrono::steady_clock::now() < give_up) {
+        beast::get_lowest_layer(ws).cancel(ignored);
+      } else {
+        beast::get_lowest_layer(ws).close(ignored);
+        closed = true;
+      }
+      io.run_for(std::chrono::milliseconds(10));
+      if (io.stopped()) io.restart();
     }
-    return true;
+    return false;
+  }
+
+  // Runs one operation started by `start(on_done)` to completion within
+  // `timeout`; throws on an error or the timeout.
+  template <typename Start>
+  void Run(const char* what, std::chrono::milliseconds timeout, Start start) {
+    bool done = false;
+    beast::error_code result;
+    start([&](beast::error_code ec, auto&&...) {
+      result = ec;
+      done = true;
+    });
+    if (!RunUntil(done, timeout)) throw std::runtime_error(std::string(what) + " timed out");
+    if (result) throw beast::system_error(result, what);
   }
 };
+
+// No single step of a test client waits longer than this.
+constexpr std::chrono::seconds kStepTimeout{10};
 
 WsClient::WsClient(int port, const std::string& target, int receive_buffer_bytes, bool offer_deflate)
     : impl_(std::make_unique<Impl>()) {
@@ -50,14 +79,17 @@ WsClient::WsClient(int port, const std::string& target, int receive_buffer_bytes
   if (receive_buffer_bytes > 0) {
     impl_->ws.next_layer().set_option(net::socket_base::receive_buffer_size(receive_buffer_bytes));
   }
-  impl_->ws.next_layer().connect(endpoint);
+  impl_->Run("connect", kStepTimeout,
+              [&](auto on_done) { impl_->ws.next_layer().async_connect(endpoint, on_done); });
   if (offer_deflate) {
     websocket::permessage_deflate deflate;
     deflate.client_enable = true;
     impl_->ws.set_option(deflate);
   }
   websocket::response_type response;
-  impl_->ws.handshake(response, "127.0.0.1:" + std::to_string(port), target);
+  impl_->Run("WebSocket handshake", kStepTimeout, [&](auto on_done) {
+    impl_->ws.async_handshake(response, "127.0.0.1:" + std::to_string(port), target, on_done);
+  });
   impl_->extensions = std::string(response[beast::http::field::sec_websocket_extensions]);
 }
 
@@ -65,15 +97,17 @@ WsClient::~WsClient() = default;
 
 void WsClient::Send(const std::string& text) {
   impl_->ws.text(true);
-  impl_->ws.write(net::buffer(text));
+  impl_->Run("send", kStepTimeout, [&](auto on_done) { impl_->ws.async_write(net::buffer(text), on_done); });
 }
 
 void WsClient::SendBinary(const std::string& data) {
   impl_->ws.binary(true);
-  impl_->ws.write(net::buffer(data));
+  impl_->Run("send", kStepTimeout, [&](auto on_done) { impl_->ws.async_write(net::buffer(data), on_done); });
 }
 
-void WsClient::Ping() { impl_->ws.ping({}); }
+void WsClient::Ping() {
+  impl_->Run("ping", kStepTimeout, [&](auto on_done) { impl_->ws.async_ping({}, on_done); });
+}
 
 std::optional<std::string> WsClient::Read(std::chrono::milliseconds timeout) {
   if (impl_->closed) return std::nullopt;
@@ -126,8 +160,9 @@ bool WsClient::closed() const { return impl_->closed; }
 const std::string& WsClient::extensions() const { return impl_->extensions; }
 
 void WsClient::Close() {
-  beast::error_code ignored;
-  impl_->ws.close(websocket::close_code::normal, ignored);
+  bool done = false;
+  impl_->ws.async_close(websocket::close_code::normal, [&](beast::error_code) { done = true; });
+  impl_->RunUntil(done, kStepTimeout);
 }
 
 bool IsType(const boost::json::value& value, const char* type) {
@@ -137,16 +172,32 @@ bool IsType(const boost::json::value& value, const char* type) {
 uint64_t Seq(const boost::json::object& price) { return price.at("seq").to_number<uint64_t>(); }
 
 HttpResult HttpGet(int port, const std::string& target) {
+  // Asynchronous, so that the stream's deadline applies (it does not to
+  // synchronous calls): a server that never answers fails the call.
   net::io_context io;
   beast::tcp_stream stream(io);
-  stream.expires_after(std::chrono::seconds(5));
-  stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port)));
+  stream.expires_after(kStepTimeout);
   beast::http::request<beast::http::empty_body> request{beast::http::verb::get, target, 11};
   request.set(beast::http::field::host, "127.0.0.1");
-  beast::http::write(stream, request);
   beast::flat_buffer buffer;
   beast::http::response<beast::http::string_body> response;
-  beast::http::read(stream, buffer, response);
+  beast::error_code result;
+  stream.async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port)),
+                       [&](beast::error_code connected) {
+    if (connected) {
+      result = connected;
+      return;
+    }
+    beast::http::async_write(stream, request, [&](beast::error_code written, std::size_t) {
+      if (written) {
+        result = written;
+        return;
+      }
+      beast::http::async_read(stream, buffer, response, [&](beast::error_code read, std::size_t) { result = read; });
+    });
+  });
+  io.run();
+  if (result) throw beast::system_error(result, "GET " + target);
   return HttpResult{static_cast<int>(response.result_int()),
                     std::string(response[beast::http::field::content_type]),
                     std::string(response[beast::http::field::cache_control]), response.body()};
