@@ -96,6 +96,7 @@ struct UpstreamClient::Attempt {
   grpc::ClientContext watch_context;
   std::thread reader;
   std::thread watcher;
+  std::thread prober;  // the last probe's; joined before the next probe and at the end
   std::atomic<uint64_t> received{0};
   // Guarded by the client's mu_:
   // The price stream's call; a new one for the fallback from SubscribeBatched to Subscribe.
@@ -104,7 +105,8 @@ struct UpstreamClient::Attempt {
   bool stream_done = false;
   bool connected = false;
   grpc::Status stream_status;
-  std::shared_ptr<grpc::ClientContext> probe_context;  // non-null while a probe is in flight
+  bool probing = false;  // a probe is in flight
+  grpc::ClientContext* probe_context = nullptr;  // the probe's call while it can be cancelled
 };
 
 UpstreamClient::UpstreamClient(Options options, Handlers handlers)
@@ -232,7 +234,7 @@ void UpstreamClient::RunAttempt(const std::string& address) {
         failure = decision.reason;
         break;
       }
-      probe = decision.action == UpstreamSelector::Decision::Action::kProbe && attempt.probe_context == nullptr;
+      probe = decision.action == UpstreamSelector::Decision::Action::kProbe && !attempt.probing;
       if (selector_.ready()) ever_connected_ = true;
       if (selector_.health() == Health::kNotServing) {
         state_message = absl::StrCat("price service at ", address, " is not serving (its source is down)");
@@ -256,10 +258,10 @@ void UpstreamClient::RunAttempt(const std::string& address) {
   }
   attempt.reader.join();
   attempt.watcher.join();
+  if (attempt.prober.joinable()) attempt.prober.join();
   std::string why;
   {
     std::unique_lock lock(mu_);
-    wake_.wait(lock, [&] { return attempt.probe_context == nullptr; });
     if (stopping) return;
     why = std::string(UpstreamFailureName(failure));
     if (failure == UpstreamSelector::Failure::kStreamEnded || failure == UpstreamSelector::Failure::kUnreachable) {
@@ -366,26 +368,40 @@ void UpstreamClient::WatchHealth(Attempt& attempt) {
 }
 
 // Asks a quiet replica whether it is still there: an answer counts as a
-// keepalive, silence until the stall timeout gives it up.
+// keepalive, silence until the stall timeout gives it up. A blocking call on
+// a thread of its own, joined before the attempt ends, so the call and its
+// context are gone before the channel is (with the callback API, gRPC still
+// held the call when its callback had signalled the teardown to go on).
 void UpstreamClient::StartProbe(Attempt& attempt) {
-  auto context = std::make_shared<grpc::ClientContext>();
-  context->set_deadline(absl::ToChronoTime(absl::Now() + options_.stall_timeout / 2));
-  auto request = std::make_shared<grpc::health::v1::HealthCheckRequest>();
-  request->set_service(kHealthService);
-  auto response = std::make_shared<HealthResponse>();
+  if (attempt.prober.joinable()) attempt.prober.join();  // it finished: probing was false
   {
     std::lock_guard lock(mu_);
-    attempt.probe_context = context;
+    if (attempt.cancelled) return;
+    attempt.probing = true;
   }
-  attempt.health->async()->Check(
-      context.get(), request.get(), response.get(),
-      [this, &attempt, context, request, response](grpc::Status status) {
-        // Notified under the lock: once it is released the attempt may end.
-        std::lock_guard lock(mu_);
-        if (status.ok()) selector_.OnHealth(HealthOf(response->status()), absl::Now());
-        attempt.probe_context.reset();
-        wake_.notify_all();
-      });
+  attempt.prober = std::thread([this, &attempt] {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + options_.stall_timeout / 2));
+    {
+      std::lock_guard lock(mu_);
+      if (attempt.cancelled) {
+        attempt.probing = false;
+        return;
+      }
+      attempt.probe_context = &context;
+    }
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(kHealthService);
+    HealthResponse response;
+    const grpc::Status status = attempt.health->Check(&context, request, &response);
+    {
+      std::lock_guard lock(mu_);
+      attempt.probe_context = nullptr;
+      attempt.probing = false;
+      if (status.ok()) selector_.OnHealth(HealthOf(response.status()), absl::Now());
+    }
+    wake_.notify_all();
+  });
 }
 
 }  // namespace stockfeed::ws_gateway
