@@ -17,6 +17,16 @@ ControlError Error(absl::string_view code, std::string message) {
   return ControlError{std::string(code), std::move(message)};
 }
 
+// What a client sent, as quoted back in an error: enough to recognise it,
+// never more (the fuzzer found a 1 KB protocol name echoed whole).
+std::string Echo(absl::string_view text) {
+  constexpr size_t kMaxEcho = 64;
+  if (text.size() <= kMaxEcho) return std::string(text);
+  size_t cut = kMaxEcho;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 character
+  return absl::StrCat(text.substr(0, cut), "…");
+}
+
 std::string MaxRateRule() {
   return absl::StrCat("'max_rate' must be 0 (no limit) or a number from ", kMinRateLimit, " to ", kMaxRateLimit);
 }
@@ -154,7 +164,7 @@ std::variant<ControlRequest, ControlError> ParseControlMessage(absl::string_view
     request.token = std::string(token->get_string());
   } else {
     return Error("unknown_type",
-                 absl::StrCat("unknown message type '", absl::string_view(type.data(), type.size()),
+                 absl::StrCat("unknown message type '", Echo(absl::string_view(type.data(), type.size())),
                               "' (expected ping, stats, subscribe, unsubscribe or refresh)"));
   }
   return request;
@@ -169,10 +179,10 @@ std::variant<ConnectParams, ControlError> ParseConnectParams(absl::string_view t
   for (absl::string_view pair : absl::StrSplit(target.substr(question + 1), '&', absl::SkipEmpty())) {
     const std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(pair, absl::MaxSplits('=', 1));
     const std::optional<std::string> value = UrlDecode(kv.second);
-    if (!value) return Error("invalid_query", absl::StrCat("bad percent-encoding in '", kv.first, "'"));
+    if (!value) return Error("invalid_query", absl::StrCat("bad percent-encoding in '", Echo(kv.first), "'"));
     if (kv.first == "protocol") {
       if (*value != "v1") {
-        return Error("invalid_query", absl::StrCat("protocol '", *value, "' is not supported (use v1)"));
+        return Error("invalid_query", absl::StrCat("protocol '", Echo(*value), "' is not supported (use v1)"));
       }
       params.rich = true;
     } else if (kv.first == "batch") {

@@ -9,6 +9,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
+#include "absl/strings/str_cat.h"
+
 namespace stockfeed::ws_gateway {
 namespace {
 
@@ -190,6 +192,22 @@ ConnectParams ConnectOk(absl::string_view target) {
     return {};
   }
   return std::get<ConnectParams>(result);
+}
+
+// Found by the connect_url fuzzer: a 1 KB protocol name came back whole in the 400's body.
+TEST(ParseConnectParamsTest, ErrorsQuoteLongClientTextShortened) {
+  const std::string name(5000, 'x');
+  for (const std::string& target : {"/ws?protocol=" + name, "/ws?" + name + "=%zz"}) {
+    auto result = ParseConnectParams(target, kMaxSymbols, kMaxHistory);
+    const ControlError* error = std::get_if<ControlError>(&result);
+    ASSERT_NE(error, nullptr) << target.substr(0, 20);
+    EXPECT_LT(error->message.size(), 200u) << error->message;
+    EXPECT_NE(error->message.find(std::string(64, 'x') + "…"), std::string::npos) << error->message;
+  }
+  auto message = ParseControlMessage(absl::StrCat(R"({"type":")", name, R"("})"), kMaxSymbols, kMaxHistory);
+  const ControlError* error = std::get_if<ControlError>(&message);
+  ASSERT_NE(error, nullptr);
+  EXPECT_LT(error->message.size(), 200u) << error->message;
 }
 
 TEST(ParseConnectParamsTest, NoQueryMeansWorkshopDefaults) {
