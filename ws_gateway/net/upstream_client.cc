@@ -165,6 +165,7 @@ std::vector<std::string> UpstreamClient::Resolve() const {
 }
 
 void UpstreamClient::PublishState(const std::string& message) {
+  std::lock_guard publishing(publish_mu_);
   UpstreamState state;
   std::string replica;
   {
@@ -307,7 +308,19 @@ void UpstreamClient::ReadStream(Attempt& attempt) {
   request.set_after_sequence(last_seq);
   request.set_epoch(epoch);
   spdlog::info("upstream: subscribing to {} (resume after seq {} of epoch '{}')", attempt.address, last_seq, epoch);
+  bool first = true;
   const auto deliver = [&](const v1::PriceUpdate& update) {
+    if (first) {
+      // The attempt's first price confirms the replica: clients hear
+      // "connected" before it, not up to a watch tick after.
+      first = false;
+      {
+        std::lock_guard lock(mu_);
+        selector_.OnUpdate(absl::Now());
+        if (selector_.ready()) ever_connected_ = true;
+      }
+      PublishState(absl::StrCat("receiving prices from ", attempt.address));
+    }
     handlers_.on_update(update);
     attempt.received.fetch_add(1, std::memory_order_relaxed);
   };

@@ -79,7 +79,9 @@ class UpstreamClient {
   grpc::Status Consume(Attempt& attempt, grpc::ClientReader<Message>& reader, Deliver deliver);
   void WatchHealth(Attempt& attempt);
   void StartProbe(Attempt& attempt);
-  // Tells clients about a change of state; call without mu_ held.
+  // Tells clients about a change of state; call without mu_ held. Called by
+  // the Run thread and by the stream reader (before an attempt's first price,
+  // so no client sees prices while its status still says "connecting").
   void PublishState(const std::string& message);
   UpstreamState StateLocked() const;
   bool SleepUntil(absl::Time when);
@@ -92,8 +94,9 @@ class UpstreamClient {
   UpstreamSelector selector_;         // guarded by mu_
   bool ever_connected_ = false;       // guarded by mu_
   bool stopping_ = false;             // guarded by mu_
-  UpstreamState published_ = UpstreamState::kConnecting;  // Run thread only
-  std::string published_replica_;                          // Run thread only
+  std::mutex publish_mu_;  // held while a state is compared and handed on, so states go out in order
+  UpstreamState published_ = UpstreamState::kConnecting;  // guarded by publish_mu_
+  std::string published_replica_;                          // guarded by publish_mu_
   std::thread thread_;
 };
 
