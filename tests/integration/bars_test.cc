@@ -7,6 +7,8 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -248,6 +250,62 @@ TEST_F(GatewayBarsTest, BarsAgreeWithTheUpdatesTheGatewayForwarded) {
     EXPECT_EQ(bar.at("low").to_number<double>(), e.low);
     EXPECT_EQ(bar.at("close").to_number<double>(), e.close);
     EXPECT_EQ(bar.at("count").to_number<uint64_t>(), e.count);
+  }
+}
+
+TEST_F(GatewayBarsTest, ABatchAnswersEveryPairAsItsOwnRequestWould) {
+  WaitReady();
+  std::this_thread::sleep_for(seconds(3));  // a few seconds of bars
+  // Ended two seconds ago: both answers are final.
+  const int64_t to_s =
+      std::chrono::duration_cast<seconds>(std::chrono::system_clock::now().time_since_epoch()).count() - 2;
+  const std::string range = "&interval=1s&from=" + std::to_string(to_s - 3) + "&to=" + std::to_string(to_s);
+  const std::vector<std::pair<std::string, std::string>> pairs = {
+      {"NVDA", "alpha_vantage"}, {"AAPL", "finnhub"}, {"NOPE", "finnhub"}, {"AAPL", "alpha_vantage"}};
+  std::string list;
+  for (const auto& [symbol, source] : pairs) list += (list.empty() ? "" : ",") + symbol + ":" + source;
+  const HttpResult batch = HttpGet(system_.gateway_port(), BarsTarget("pairs=" + list + range));
+  ASSERT_EQ(batch.status, 200) << batch.body;
+  EXPECT_EQ(batch.cache_control, "public, max-age=300");
+  const boost::json::object body = boost::json::parse(batch.body).as_object();
+  EXPECT_EQ(body.at("interval_seconds").to_number<int>(), 1);
+  const boost::json::array& results = body.at("results").as_array();
+  ASSERT_EQ(results.size(), pairs.size());
+  size_t with_bars = 0;
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    SCOPED_TRACE(pairs[i].first + ":" + pairs[i].second);
+    const HttpResult single = HttpGet(system_.gateway_port(),
+                                      BarsTarget("symbol=" + pairs[i].first + "&source=" + pairs[i].second + range));
+    ASSERT_EQ(single.status, 200) << single.body;
+    const boost::json::object alone = boost::json::parse(single.body).as_object();
+    const boost::json::object& result = results[i].as_object();
+    EXPECT_EQ(result.at("symbol"), alone.at("symbol"));
+    EXPECT_EQ(result.at("source"), alone.at("source"));
+    EXPECT_EQ(result.at("session"), alone.at("session"));
+    EXPECT_EQ(result.at("bars"), alone.at("bars"));
+    if (!alone.at("bars").as_array().empty()) ++with_bars;
+  }
+  EXPECT_EQ(with_bars, 3u);  // all but the unknown pair, whose answer is empty
+}
+
+TEST_F(GatewayBarsTest, BadBatchesAreClear400s) {
+  WaitReady();
+  std::string sixty_five;
+  for (int i = 0; i < 65; ++i) sixty_five += (i ? ",S" : "S") + std::to_string(i) + ":sim";
+  const std::pair<std::string, std::string> cases[] = {
+      {"pairs=AAPL&interval=1m", "comma-separated list of symbol:source"},
+      {"pairs=" + sixty_five + "&interval=1h&limit=1", "more than 64 symbol:source pairs"},
+      {"pairs=AAPL:finnhub,MSFT:finnhub,NVDA:finnhub&interval=1s&limit=4000", "at most 10000 bars"},
+      {"pairs=AAPL:finnhub&symbol=AAPL&source=finnhub&interval=1m", "not both"},
+      // What only the service can tell, for any pair, fails the whole batch in its words.
+      {"pairs=AAPL:finnhub,MSFT:finnhub&interval=1m&from=99999999999", "invalid_query"},
+  };
+  for (const auto& [query, message] : cases) {
+    SCOPED_TRACE(query.substr(0, 80));
+    const HttpResult result = HttpGet(system_.gateway_port(), BarsTarget(query));
+    EXPECT_EQ(result.status, 400);
+    EXPECT_EQ(result.content_type, "application/json");
+    EXPECT_NE(result.body.find(message), std::string::npos) << result.body;
   }
 }
 

@@ -16,7 +16,8 @@
 namespace stockfeed::ws_gateway {
 namespace {
 
-constexpr uint32_t kMaxLimit = 5000;  // the service's own bound
+constexpr uint32_t kMaxLimit = 5000;     // the service's own bound
+constexpr uint32_t kDefaultLimit = 500;  // the service's default
 
 struct IntervalName {
   absl::string_view name;
@@ -26,12 +27,40 @@ constexpr IntervalName kIntervals[] = {{"1s", 1}, {"1m", 60}, {"5m", 300}, {"1h"
 
 ControlError Invalid(std::string message) { return ControlError{"invalid_query", std::move(message)}; }
 
+std::optional<ControlError> CheckPair(absl::string_view symbol, absl::string_view source) {
+  if (absl::Status s = ValidateSymbol(symbol); !s.ok()) return ControlError{"invalid_symbol", std::string(s.message())};
+  if (absl::Status s = ValidateSource(source); !s.ok()) return ControlError{"invalid_source", std::string(s.message())};
+  return std::nullopt;
+}
+
+// "AAPL:finnhub,MSFT:iex": neither ':' nor ',' can occur in a name.
+std::variant<std::vector<BarsPair>, ControlError> ParsePairs(absl::string_view text) {
+  std::vector<BarsPair> pairs;
+  for (absl::string_view item : absl::StrSplit(text, ',')) {
+    if (pairs.size() == kMaxBarsPairs) {
+      return Invalid(absl::StrCat("'pairs' names more than ", kMaxBarsPairs, " symbol:source pairs"));
+    }
+    const size_t colon = item.find(':');
+    if (colon == absl::string_view::npos) {
+      return Invalid("'pairs' is a comma-separated list of symbol:source, e.g. pairs=AAPL:finnhub,MSFT:iex");
+    }
+    const absl::string_view symbol = item.substr(0, colon);
+    const absl::string_view source = item.substr(colon + 1);
+    if (std::optional<ControlError> error = CheckPair(symbol, source)) return std::move(*error);
+    pairs.push_back(BarsPair{std::string(symbol), std::string(source)});
+  }
+  return pairs;
+}
+
 }  // namespace
 
 std::variant<BarsParams, ControlError> ParseBarsQuery(absl::string_view target) {
   BarsParams params;
   const size_t question = target.find('?');
   const absl::string_view query = question == absl::string_view::npos ? "" : target.substr(question + 1);
+  std::optional<std::string> symbol;
+  std::optional<std::string> source;
+  std::optional<std::string> pairs;
   bool have_from = false;
   bool have_to = false;
   for (absl::string_view pair : absl::StrSplit(query, '&', absl::SkipEmpty())) {
@@ -39,11 +68,11 @@ std::variant<BarsParams, ControlError> ParseBarsQuery(absl::string_view target) 
     const std::optional<std::string> value = UrlDecode(kv.second);
     if (!value) return Invalid(absl::StrCat("bad percent-encoding in '", kv.first, "'"));
     if (kv.first == "symbol") {
-      if (absl::Status s = ValidateSymbol(*value); !s.ok()) return ControlError{"invalid_symbol", std::string(s.message())};
-      params.symbol = *value;
+      symbol = *value;
     } else if (kv.first == "source") {
-      if (absl::Status s = ValidateSource(*value); !s.ok()) return ControlError{"invalid_source", std::string(s.message())};
-      params.source = *value;
+      source = *value;
+    } else if (kv.first == "pairs") {
+      pairs = *value;
     } else if (kv.first == "interval") {
       params.interval_seconds = 0;
       for (const IntervalName& interval : kIntervals) {
@@ -67,17 +96,32 @@ std::variant<BarsParams, ControlError> ParseBarsQuery(absl::string_view target) 
       }
     }
   }
-  if (params.symbol.empty()) return Invalid("'symbol' is required, e.g. symbol=AAPL");
-  if (params.source.empty()) return Invalid("'source' is required, e.g. source=finnhub");
+  if (pairs) {
+    if (symbol || source) return Invalid("give either 'symbol' and 'source', or 'pairs', not both");
+    std::variant<std::vector<BarsPair>, ControlError> parsed = ParsePairs(*pairs);
+    if (auto* error = std::get_if<ControlError>(&parsed)) return std::move(*error);
+    params.pairs = std::get<std::vector<BarsPair>>(std::move(parsed));
+    params.batch = true;
+  } else {
+    if (!symbol) return Invalid("'symbol' is required, e.g. symbol=AAPL (or 'pairs' for several)");
+    if (!source) return Invalid("'source' is required, e.g. source=finnhub");
+    if (std::optional<ControlError> error = CheckPair(*symbol, *source)) return std::move(*error);
+    params.pairs.push_back(BarsPair{std::move(*symbol), std::move(*source)});
+  }
   if (params.interval.empty()) return Invalid("'interval' is required: 1s, 1m, 5m or 1h");
   if (have_from && have_to && params.from >= params.to) return Invalid("'from' must be before 'to'");
+  const uint32_t limit = params.limit != 0 ? params.limit : kDefaultLimit;
+  if (params.batch && params.pairs.size() * limit > kMaxBatchBars) {
+    return Invalid(absl::StrCat("'pairs' × 'limit' must be at most ", kMaxBatchBars, " bars (got ",
+                                params.pairs.size(), " pairs × ", limit, "); split the pairs into several requests"));
+  }
   return params;
 }
 
-v1::GetBarsRequest ToGetBarsRequest(const BarsParams& params) {
+v1::GetBarsRequest ToGetBarsRequest(const BarsParams& params, const BarsPair& pair) {
   v1::GetBarsRequest request;
-  request.set_symbol(params.symbol);
-  request.set_source(params.source);
+  request.set_symbol(pair.symbol);
+  request.set_source(pair.source);
   request.set_interval_seconds(params.interval_seconds);
   request.set_from_us(params.from * 1'000'000);
   request.set_to_us(params.to * 1'000'000);
@@ -85,15 +129,10 @@ v1::GetBarsRequest ToGetBarsRequest(const BarsParams& params) {
   return request;
 }
 
-std::string EncodeBars(const BarsParams& params, const v1::GetBarsResponse& response) {
-  std::string out;
-  out.reserve(128 + 96 * static_cast<size_t>(response.bars_size()));
-  JsonWriter json(out);
-  json.BeginObject()
-      .String("symbol", params.symbol)
-      .String("source", params.source)
-      .String("interval", params.interval)
-      .Uint("interval_seconds", params.interval_seconds);
+namespace {
+
+// "session" and "bars" of one pair's answer.
+void EncodeSessionAndBars(JsonWriter& json, const v1::GetBarsResponse& response) {
   json.Key("session").BeginObject();
   json.Int("start", response.session_start_us() / 1'000'000).String("time_zone", response.session_time_zone());
   if (response.session_open() > 0) json.Number("open", response.session_open());
@@ -108,6 +147,40 @@ std::string EncodeBars(const BarsParams& params, const v1::GetBarsResponse& resp
         .Number("close", bar.close())
         .Uint("count", bar.update_count())
         .EndObject();
+  }
+  json.EndArray();
+}
+
+constexpr size_t kBytesPerBar = 96;
+
+}  // namespace
+
+std::string EncodeBars(const BarsParams& params, const v1::GetBarsResponse& response) {
+  std::string out;
+  out.reserve(128 + kBytesPerBar * static_cast<size_t>(response.bars_size()));
+  JsonWriter json(out);
+  json.BeginObject()
+      .String("symbol", params.pairs.front().symbol)
+      .String("source", params.pairs.front().source)
+      .String("interval", params.interval)
+      .Uint("interval_seconds", params.interval_seconds);
+  EncodeSessionAndBars(json, response);
+  json.EndObject();
+  return out;
+}
+
+std::string EncodeBarsBatch(const BarsParams& params, const std::vector<v1::GetBarsResponse>& responses) {
+  size_t bars = 0;
+  for (const v1::GetBarsResponse& response : responses) bars += static_cast<size_t>(response.bars_size());
+  std::string out;
+  out.reserve(64 + 128 * responses.size() + kBytesPerBar * bars);
+  JsonWriter json(out);
+  json.BeginObject().String("interval", params.interval).Uint("interval_seconds", params.interval_seconds);
+  json.BeginArray("results");
+  for (size_t i = 0; i < responses.size() && i < params.pairs.size(); ++i) {
+    json.BeginObject().String("symbol", params.pairs[i].symbol).String("source", params.pairs[i].source);
+    EncodeSessionAndBars(json, responses[i]);
+    json.EndObject();
   }
   json.EndArray().EndObject();
   return out;

@@ -76,6 +76,15 @@ std::variant<std::string, Rejection> ScopeDataRequest(const TokenClaims& claims,
   std::vector<absl::string_view> kept;  // the query's other parameters, in order
   std::vector<std::string> named;
   for (absl::string_view pair : absl::StrSplit(query, '&', absl::SkipEmpty())) {
+    if (!stream_or_latest && absl::StartsWith(pair, "pairs=")) {
+      // A bars batch, "AAPL:finnhub,MSFT:iex": each symbol before its ':'. An
+      // escape anywhere in an item could hide another ',' or ':', so such an
+      // item names itself whole (and is refused unless literally allowed).
+      for (absl::string_view item : absl::StrSplit(pair.substr(6), ',', absl::SkipEmpty())) {
+        named.emplace_back(absl::StrContains(item, '%') ? item : item.substr(0, item.find(':')));
+      }
+      continue;
+    }
     const absl::string_view key = stream_or_latest ? "symbols=" : "symbol=";
     if (!absl::StartsWith(pair, key)) {
       kept.push_back(pair);

@@ -38,7 +38,8 @@ std::vector<std::string> RestrictSymbols(const TokenClaims& claims, std::optiona
 // Narrows a plain-HTTP data request to its token's `symbols` claim, before
 // any route sees it: /api/v1/stream and /api/v1/latest get a `symbols=`
 // holding only what the token allows (the claim's list when they asked for
-// all), /api/v1/bars must name an allowed `symbol=`. A name outside the claim
+// all), /api/v1/bars must name an allowed `symbol=` (or only allowed
+// symbols in `pairs=`). A name outside the claim
 // is 403 forbidden_symbol (names that do not match literally are outside).
 // Returns the target to route, unchanged for other paths and for tokens
 // that allow every symbol.

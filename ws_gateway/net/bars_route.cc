@@ -1,8 +1,12 @@
 #include "bars_route.h"
 
 #include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include <boost/asio/post.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -33,11 +37,13 @@ http::response<http::string_body> JsonResponse(const Request& request, http::sta
   return response;
 }
 
-// What the browser gets for what price_service answered. Client mistakes
-// keep the service's words; anything else is a short retryable 503 (the
-// detail goes to the log only).
+// What the browser gets for what price_service answered (for a batch: the
+// first failure of any pair, else every pair's bars). Client mistakes keep
+// the service's words; anything else is a short retryable 503 (the detail
+// goes to the log only).
 http::response<http::string_body> ResponseFor(const Request& request, const BarsParams& params,
-                                              const grpc::Status& status, const v1::GetBarsResponse& bars) {
+                                              const grpc::Status& status,
+                                              const std::vector<v1::GetBarsResponse>& answers) {
   if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
     return JsonResponse(request, http::status::bad_request, EncodeError("invalid_query", status.error_message()));
   }
@@ -47,7 +53,7 @@ http::response<http::string_body> ResponseFor(const Request& request, const Bars
     response.set(http::field::retry_after, "2");
     return response;
   }
-  std::string body = EncodeBars(params, bars);
+  std::string body = params.batch ? EncodeBarsBatch(params, answers) : EncodeBars(params, answers.front());
   const std::string etag = EntityTag(body);
   auto response = JsonResponse(request, http::status::ok, std::move(body));
   const bool with_token = request.find(http::field::authorization) != request.end() ||
@@ -61,6 +67,44 @@ http::response<http::string_body> ResponseFor(const Request& request, const Bars
   }
   return response;
 }
+
+// The GetBars calls of one request, one per pair, in flight together; the
+// last to finish (on a gRPC thread) hands every answer to `done`.
+class BarsJoin {
+ public:
+  using Done = std::function<void(const grpc::Status&, const std::vector<v1::GetBarsResponse>&)>;
+  BarsJoin(size_t calls, Done done) : answers_(calls), remaining_(calls), done_(std::move(done)) {}
+
+  static void Start(BarsClient& client, const BarsParams& params, Done done) {
+    auto join = std::make_shared<BarsJoin>(params.pairs.size(), std::move(done));
+    for (size_t i = 0; i < params.pairs.size(); ++i) {
+      client.GetBars(ToGetBarsRequest(params, params.pairs[i]),
+                     [join, i](const grpc::Status& status, const v1::GetBarsResponse& answer) {
+                       join->Finished(i, status, answer);
+                     });
+    }
+  }
+
+ private:
+  void Finished(size_t index, const grpc::Status& status, const v1::GetBarsResponse& answer) {
+    {
+      std::lock_guard lock(mu_);
+      if (status.ok()) {
+        answers_[index] = answer;
+      } else if (status_.ok()) {
+        status_ = status;
+      }
+      if (--remaining_ != 0) return;
+    }
+    done_(status_, answers_);  // the last call: no other thread touches the answers any more
+  }
+
+  std::mutex mu_;
+  std::vector<v1::GetBarsResponse> answers_;  // guarded by mu_ until the last call finished
+  size_t remaining_;                          // guarded by mu_
+  grpc::Status status_;                       // the first failure; guarded by mu_ likewise
+  const Done done_;
+};
 
 http::message_generator Finish(http::response<http::string_body> response, bool keep_alive, bool head) {
   response.keep_alive(keep_alive);
@@ -153,14 +197,14 @@ void ServeBars(std::shared_ptr<HttpSession> session, BarsClient& client, Request
                    503, false, request, started);
     return;
   }
-  BarsParams params = std::get<BarsParams>(std::move(parsed));
-  const v1::GetBarsRequest bars_request = ToGetBarsRequest(params);
+  auto params = std::make_shared<const BarsParams>(std::get<BarsParams>(std::move(parsed)));
   boost::asio::io_context& io = session->shard().io();
-  client.GetBars(bars_request, [session = std::move(session), request = std::move(request),
-                                params = std::move(params), keep_alive, head, started,
-                                &io](const grpc::Status& status, const v1::GetBarsResponse& bars) mutable {
+  BarsJoin::Start(client, *params, [session = std::move(session), request = std::move(request), params,
+                                    keep_alive, head, started, &io](
+                                       const grpc::Status& status,
+                                       const std::vector<v1::GetBarsResponse>& answers) mutable {
     // Encoded here, on the gRPC thread; the io thread only writes it.
-    http::response<http::string_body> response = ResponseFor(request, params, status, bars);
+    http::response<http::string_body> response = ResponseFor(request, *params, status, answers);
     const unsigned code = response.result_int();
     boost::asio::post(io, [session = std::move(session), request = std::move(request),
                            reply = std::make_shared<http::message_generator>(

@@ -1,6 +1,9 @@
 #include "core/bars_api.h"
 
+#include <string>
+#include <tuple>
 #include <variant>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -19,17 +22,78 @@ BarsParams Parse(absl::string_view target) {
 
 TEST(BarsApiTest, ParsesEveryParameter) {
   const BarsParams p = Parse("/api/v1/bars?symbol=BRK.B&source=finnhub&interval=5m&from=100&to=1000&limit=7&_=x");
-  EXPECT_EQ(p.symbol, "BRK.B");
-  EXPECT_EQ(p.source, "finnhub");
+  ASSERT_EQ(p.pairs.size(), 1u);
+  EXPECT_FALSE(p.batch);
+  EXPECT_EQ(p.pairs[0].symbol, "BRK.B");
+  EXPECT_EQ(p.pairs[0].source, "finnhub");
   EXPECT_EQ(p.interval, "5m");
   EXPECT_EQ(p.interval_seconds, 300u);
   EXPECT_EQ(p.from, 100);
   EXPECT_EQ(p.to, 1000);
   EXPECT_EQ(p.limit, 7u);
-  const v1::GetBarsRequest request = ToGetBarsRequest(p);
+  const v1::GetBarsRequest request = ToGetBarsRequest(p, p.pairs[0]);
   EXPECT_EQ(request.from_us(), 100'000'000);
   EXPECT_EQ(request.to_us(), 1'000'000'000);
   EXPECT_EQ(request.interval_seconds(), 300u);
+  EXPECT_EQ(request.symbol(), "BRK.B");
+}
+
+TEST(BarsApiTest, ParsesABatchOfPairsSharingTheOtherParameters) {
+  const BarsParams p = Parse("/api/v1/bars?pairs=BRK.B:finnhub,%5EGSPC:iex,BTC%2FUSD:sim&interval=1h&limit=1");
+  EXPECT_TRUE(p.batch);
+  ASSERT_EQ(p.pairs.size(), 3u);
+  EXPECT_EQ(p.pairs[1].symbol, "^GSPC");
+  EXPECT_EQ(p.pairs[1].source, "iex");
+  EXPECT_EQ(p.pairs[2].symbol, "BTC/USD");
+  const v1::GetBarsRequest request = ToGetBarsRequest(p, p.pairs[2]);
+  EXPECT_EQ(request.symbol(), "BTC/USD");
+  EXPECT_EQ(request.source(), "sim");
+  EXPECT_EQ(request.interval_seconds(), 3600u);
+  EXPECT_EQ(request.limit(), 1u);
+}
+
+std::string PairList(size_t count) {
+  std::string list;
+  for (size_t i = 0; i < count; ++i) list += (i ? ",S" : "S") + std::to_string(i) + ":src";
+  return list;
+}
+
+TEST(BarsApiTest, BatchesAreBoundedInPairsAndInBars) {
+  EXPECT_EQ(Parse("/api/v1/bars?interval=1h&limit=1&pairs=" + PairList(kMaxBarsPairs)).pairs.size(), kMaxBarsPairs);
+  // 10,000 bars in all: 64 pairs of 156, 11 of 900 (a 15 min chart of 1 s bars).
+  EXPECT_EQ(Parse("/api/v1/bars?interval=1s&limit=900&pairs=" + PairList(11)).pairs.size(), 11u);
+  const std::pair<std::string, const char*> cases[] = {
+      {"/api/v1/bars?interval=1h&limit=1&pairs=" + PairList(kMaxBarsPairs + 1), "more than 64 symbol:source pairs"},
+      {"/api/v1/bars?interval=1s&limit=900&pairs=" + PairList(12), "at most 10000 bars (got 12 pairs × 900)"},
+      // Without a limit each pair counts the service's default of 500.
+      {"/api/v1/bars?interval=1m&pairs=" + PairList(21), "(got 21 pairs × 500)"},
+  };
+  for (const auto& [target, message] : cases) {
+    SCOPED_TRACE(target.substr(0, 60));
+    auto parsed = ParseBarsQuery(target);
+    ASSERT_TRUE(std::holds_alternative<ControlError>(parsed));
+    EXPECT_THAT(std::get<ControlError>(parsed).message, HasSubstr(message));
+  }
+}
+
+TEST(BarsApiTest, RejectsABadBatchNamingWhatIsWrong) {
+  const std::tuple<const char*, const char*, const char*> cases[] = {
+      {"/api/v1/bars?pairs=&interval=1m", "invalid_query", "comma-separated list of symbol:source"},
+      {"/api/v1/bars?pairs=AAPL&interval=1m", "invalid_query", "symbol:source"},
+      {"/api/v1/bars?pairs=AAPL:sim,,MSFT:sim&interval=1m", "invalid_query", "symbol:source"},
+      {"/api/v1/bars?pairs=AAPL:&interval=1m", "invalid_source", "source"},
+      {"/api/v1/bars?pairs=:sim&interval=1m", "invalid_symbol", "symbol"},
+      {"/api/v1/bars?pairs=AAPL:Bad%20Source&interval=1m", "invalid_source", "source"},
+      {"/api/v1/bars?pairs=AAPL:sim&symbol=AAPL&source=sim&interval=1m", "invalid_query", "not both"},
+      {"/api/v1/bars?pairs=AAPL:sim", "invalid_query", "'interval' is required"},
+  };
+  for (const auto& [target, code, message] : cases) {
+    SCOPED_TRACE(target);
+    auto parsed = ParseBarsQuery(target);
+    ASSERT_TRUE(std::holds_alternative<ControlError>(parsed));
+    EXPECT_EQ(std::get<ControlError>(parsed).code, code);
+    EXPECT_THAT(std::get<ControlError>(parsed).message, HasSubstr(message));
+  }
 }
 
 TEST(BarsApiTest, RejectsWithMessagesNamingTheParameter) {
@@ -73,6 +137,27 @@ TEST(BarsApiTest, EncodesBarsInUnixSecondsAndTheSession) {
   response.clear_bars();
   EXPECT_THAT(EncodeBars(Parse("/api/v1/bars?symbol=A&source=s&interval=1m"), response),
               HasSubstr(R"("session":{"start":1000,"time_zone":"America/New_York"},"bars":[])"));
+}
+
+TEST(BarsApiTest, EncodesABatchAsOneResultPerPairInRequestOrder) {
+  std::vector<v1::GetBarsResponse> responses(2);
+  responses[0].set_session_start_us(1'000'000'000);
+  responses[0].set_session_time_zone("UTC");
+  responses[0].set_session_open(2.5);
+  v1::Bar* bar = responses[0].add_bars();
+  bar->set_start_time_us(3'600'000'000);
+  bar->set_open(2.5);
+  bar->set_high(3);
+  bar->set_low(2);
+  bar->set_close(2.75);
+  bar->set_update_count(9);
+  responses[1].set_session_start_us(1'000'000'000);
+  responses[1].set_session_time_zone("UTC");
+  EXPECT_EQ(EncodeBarsBatch(Parse("/api/v1/bars?pairs=B:x,A:y&interval=1h"), responses),
+            R"({"interval":"1h","interval_seconds":3600,"results":[)"
+            R"({"symbol":"B","source":"x","session":{"start":1000,"time_zone":"UTC","open":2.5},)"
+            R"("bars":[{"time":3600,"open":2.5,"high":3,"low":2,"close":2.75,"count":9}]},)"
+            R"({"symbol":"A","source":"y","session":{"start":1000,"time_zone":"UTC"},"bars":[]}]})");
 }
 
 TEST(BarsApiTest, OnlyBarsThatHaveEndedAreCacheable) {

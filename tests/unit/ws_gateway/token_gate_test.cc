@@ -72,6 +72,12 @@ TEST(ScopeDataRequestTest, NarrowsStreamAndLatestChecksBarsAndLeavesTheRest) {
   EXPECT_EQ(refused("/api/v1/latest?symbols=AAPL&symbols=NVDA").message, "the token does not allow NVDA");
   EXPECT_EQ(refused("/api/v1/bars?symbol=TSLA&source=s&interval=1m").status, 403);
   EXPECT_EQ(refused("/api/v1/stream?symbols=%41APL").status, 403);  // only literal names pass
+  // A bars batch names each symbol before its source.
+  EXPECT_EQ(target("/api/v1/bars?pairs=AAPL:s,MSFT:t&interval=1m"), "/api/v1/bars?pairs=AAPL:s,MSFT:t&interval=1m");
+  EXPECT_EQ(refused("/api/v1/bars?pairs=AAPL:s,TSLA:t&interval=1m").message, "the token does not allow TSLA");
+  // An escaped ',' could smuggle a pair past the check: escapes are refused.
+  EXPECT_EQ(refused("/api/v1/bars?pairs=AAPL:s%2CTSLA:t&interval=1m").status, 403);
+  EXPECT_EQ(refused("/api/v1/bars?pairs=AAPL%3As&interval=1m").status, 403);
 
   TokenClaims none;
   none.symbols = std::vector<std::string>{};
