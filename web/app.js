@@ -4,13 +4,17 @@ import { FeedConnection } from './js/feed.js';
 import { FeedModel, displayState } from './js/model.js';
 import { buildFeedUrl, normalizePrice } from './js/protocol.js';
 import { DashboardView } from './js/view.js';
-import { DEFAULT_RANGE, RANGES, barsPath, hasBars, parseBarsResponse, referencePath } from './js/bars.js';
+import {
+  DEFAULT_RANGE, RANGES, REFERENCE_QUERY, batchRequests, hasBars, pairKey, parseBarsBatch, rangeQuery,
+} from './js/bars.js';
 
 const STATS_RENDER_MS = 250;
 // Live but no price for this long: say so (the feed may be quiet, or stuck upstream).
 const STALE_AFTER_MS = 10_000;
 // Bars requests in flight at once; the rest wait (a page may have hundreds of pairs).
 const MAX_FETCHES = 4;
+// Pairs wanted within this long go out together, in as few batch requests as the gateway allows.
+const BARS_BATCH_MS = 30;
 const PREFS_KEY = 'stockfeed.prefs';
 const WATCHLIST_KEY = 'stockfeed.watchlist';
 
@@ -51,36 +55,71 @@ function apiHeaders() {
   return tokens.current ? { Authorization: `Bearer ${tokens.current}` } : {};
 }
 
-// GET with at most MAX_FETCHES in flight.
-const fetchQueue = [];
+// Pairs waiting for their bars, by question: "interval/limit" -> {query, pairs: Map(pairKey -> waiter)}.
+// They go out in full batches as requests finish, so pairs wanted meanwhile share requests.
+const barsWanted = new Map();
+let barsFlushTimer = null;
 let fetching = 0;
-function queuedFetch(path) {
+
+/** One pair's bars for `query` ({interval, limit}), asked together with the others wanted now. */
+function askBars(symbol, source, query) {
   return new Promise((resolve, reject) => {
-    fetchQueue.push({ path, resolve, reject });
-    pumpFetches();
+    const key = `${query.interval}/${query.limit}`;
+    let group = barsWanted.get(key);
+    if (!group) barsWanted.set(key, (group = { query, pairs: new Map() }));
+    const id = pairKey(symbol, source);
+    let waiter = group.pairs.get(id);
+    if (!waiter) group.pairs.set(id, (waiter = { symbol, source, callbacks: [] }));
+    waiter.callbacks.push({ resolve, reject });
+    barsFlushTimer ??= setTimeout(() => {
+      barsFlushTimer = null;
+      pumpBars();
+    }, BARS_BATCH_MS);
   });
 }
-function pumpFetches() {
-  while (fetching < MAX_FETCHES && fetchQueue.length) {
-    const { path, resolve, reject } = fetchQueue.shift();
-    fetching++;
-    fetch(path, { headers: apiHeaders() })
-      .then(async (res) => {
-        if (!res.ok) throw Object.assign(new Error(`HTTP ${res.status}`), { status: res.status });
-        return parseBarsResponse(await res.json());
-      })
-      .then(resolve, reject)
-      .finally(() => {
-        fetching--;
-        pumpFetches();
+
+/** Sends waiting pairs, a full batch per request, with at most MAX_FETCHES requests in flight. */
+function pumpBars() {
+  for (const [key, group] of barsWanted) {
+    while (fetching < MAX_FETCHES && group.pairs.size) {
+      const [request] = batchRequests([...group.pairs.values()].map((w) => [w.symbol, w.source]), group.query);
+      const waiters = request.pairs.map(([symbol, source]) => {
+        const id = pairKey(symbol, source);
+        const waiter = group.pairs.get(id);
+        group.pairs.delete(id);
+        return waiter;
       });
+      fetchBars(request.path, waiters);
+    }
+    if (!group.pairs.size) barsWanted.delete(key);
   }
+}
+
+function fetchBars(path, waiters) {
+  fetching++;
+  const settle = (each) => {
+    for (const w of waiters) for (const cb of w.callbacks) each(cb, w);
+  };
+  fetch(path, { headers: apiHeaders() })
+    .then(async (res) => {
+      if (!res.ok) throw Object.assign(new Error(`HTTP ${res.status}`), { status: res.status });
+      return parseBarsBatch(await res.json());
+    })
+    .then((answers) => settle((cb, w) => {
+      const answer = answers.get(pairKey(w.symbol, w.source));
+      if (answer) cb.resolve(answer);
+      else cb.reject(new Error('pair missing from the answer'));
+    }), (e) => settle((cb) => cb.reject(e)))
+    .finally(() => {
+      fetching--;
+      pumpBars();
+    });
 }
 
 /** Bars for a chart; the answer's session reference also sets the quote's day change. */
 async function loadBars(symbol, source, range) {
   if (!hasBars(symbol, source)) return { bars: [], sessionOpen: null }; // live ticks only
-  const answer = await queuedFetch(barsPath(symbol, source, range));
+  const answer = await askBars(symbol, source, rangeQuery(range));
   if (answer.sessionOpen) {
     model.setDayOpen(symbol, source, answer.sessionOpen);
     requestRender();
@@ -103,13 +142,13 @@ function loadSymbolList() {
     .catch(() => {}); // the next connection asks again
 }
 
-/** The day change needs each pair's session reference, chart or not: one small request each. */
+/** The day change needs each pair's session reference, chart or not: one small bar each. */
 const referenceAsked = new Set();
 function askReference(symbol, source) {
-  const key = `${symbol}\u0000${source}`;
+  const key = pairKey(symbol, source);
   if (referenceAsked.has(key) || !hasBars(symbol, source)) return;
   referenceAsked.add(key);
-  queuedFetch(referencePath(symbol, source)).then((answer) => {
+  askBars(symbol, source, REFERENCE_QUERY).then((answer) => {
     if (answer.sessionOpen) model.setDayOpen(symbol, source, answer.sessionOpen);
     requestRender();
   }).catch((e) => {

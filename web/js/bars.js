@@ -9,13 +9,48 @@ export const RANGES = {
 };
 export const DEFAULT_RANGE = '15m';
 
-/** Path and query of the bars covering `range` up to now (the current bar included). */
-export function barsPath(symbol, source, rangeKey) {
+/** What a chart of `rangeKey` asks for: its interval, and bars enough to fill its span. */
+export function rangeQuery(rangeKey) {
   const range = RANGES[rangeKey] ?? RANGES[DEFAULT_RANGE];
-  const params = new URLSearchParams({
-    symbol, source, interval: range.interval, limit: String(Math.ceil(range.spanSec / range.intervalSec)),
-  });
-  return `/api/v1/bars?${params}`;
+  return { interval: range.interval, limit: Math.ceil(range.spanSec / range.intervalSec) };
+}
+/** The smallest question that still answers the session reference (the day change). */
+export const REFERENCE_QUERY = { interval: '1h', limit: 1 };
+
+// The gateway's bounds of one batch (docs/protocol.md), and a query well inside its 8 KiB head.
+export const MAX_BATCH_PAIRS = 64;
+export const MAX_BATCH_BARS = 10000;
+const MAX_PAIRS_CHARS = 2000;
+
+export const pairKey = (symbol, source) => `${symbol}\u0000${source}`;
+
+/**
+ * The fewest GET /api/v1/bars requests that ask for every [symbol, source] of `pairs` with
+ * `query` ({interval, limit}): [{path, pairs}], each within the gateway's batch bounds.
+ */
+export function batchRequests(pairs, { interval, limit }) {
+  const perRequest = Math.max(1, Math.min(MAX_BATCH_PAIRS, Math.floor(MAX_BATCH_BARS / limit)));
+  const requests = [];
+  let batch = [];
+  let items = [];
+  let chars = 0;
+  const close = () => {
+    // ':' and ',' separate: they stay literal (the token gate reads the names literally too).
+    const path = `/api/v1/bars?pairs=${items.join(',')}&${new URLSearchParams({ interval, limit: String(limit) })}`;
+    requests.push({ path, pairs: batch });
+    batch = [];
+    items = [];
+    chars = 0;
+  };
+  for (const [symbol, source] of pairs) {
+    const item = `${encodeURIComponent(symbol)}:${encodeURIComponent(source)}`;
+    if (batch.length === perRequest || (batch.length && chars + item.length + 1 > MAX_PAIRS_CHARS)) close();
+    batch.push([symbol, source]);
+    items.push(item);
+    chars += item.length + 1;
+  }
+  if (batch.length) close();
+  return requests;
 }
 
 // The gateway's name syntax (common/symbols.cc): names outside it have no bars to ask for.
@@ -23,11 +58,6 @@ const SYMBOL_RE = /^[A-Za-z0-9._\-^=/]{1,32}$/;
 const SOURCE_RE = /^[a-z0-9._-]{1,32}$/;
 /** Whether /api/v1/bars can answer for this pair (a workshop feed may carry any name). */
 export const hasBars = (symbol, source) => SYMBOL_RE.test(symbol) && SOURCE_RE.test(source);
-
-/** Path of the smallest request that still answers the session reference (the day change). */
-export function referencePath(symbol, source) {
-  return `/api/v1/bars?${new URLSearchParams({ symbol, source, interval: '1h', limit: '1' })}`;
-}
 
 /** Start of the bar containing `timeSec`. */
 export const binStart = (timeSec, intervalSec) => Math.floor(timeSec / intervalSec) * intervalSec;
@@ -96,8 +126,8 @@ export class BarSeries {
 }
 
 /**
- * Checks a /api/v1/bars JSON body and returns {bars, sessionOpen, sessionStart, timeZone};
- * throws on a body that is not what the gateway sends.
+ * Checks one pair's answer of /api/v1/bars (a result of a batch) and returns {bars,
+ * sessionOpen, sessionStart, timeZone}; throws on one that is not what the gateway sends.
  */
 export function parseBarsResponse(body) {
   if (!body || !Array.isArray(body.bars) || typeof body.session !== 'object') throw new Error('unexpected bars response');
@@ -110,6 +140,17 @@ export function parseBarsResponse(body) {
     sessionStart: finite(session.start) ? session.start : null,
     timeZone: typeof session.time_zone === 'string' ? session.time_zone : '',
   };
+}
+
+/** A batch's answer as Map(pairKey -> parseBarsResponse of that pair); throws on a bad body. */
+export function parseBarsBatch(body) {
+  if (!body || !Array.isArray(body.results)) throw new Error('unexpected bars response');
+  const out = new Map();
+  for (const result of body.results) {
+    if (typeof result?.symbol !== 'string' || typeof result.source !== 'string') throw new Error('unexpected bars response');
+    out.set(pairKey(result.symbol, result.source), parseBarsResponse(result));
+  }
+  return out;
 }
 
 /** Decimals to show for a symbol, from a typical price: cents for most, more for pennies. */

@@ -388,7 +388,7 @@ describe('500 symbol/source rows at 1,000 updates/s through the real feed', () =
     await live(page);
     await page.waitForFunction(() => /^501 of 501$/.test(document.querySelector('[data-testid=table-count]').textContent),
       null, { timeout: 30000 });
-    // Steady state: the day-change references of all 501 pairs have loaded (501 small requests).
+    // Steady state: the day-change references of all 501 pairs have loaded (in 8 batches).
     await page.waitForFunction(() => [...window.stockfeed.model.symbols.values()]
       .reduce((n, sources) => n + [...sources.values()].filter((q) => q.dayOpen !== null).length, 0) >= 501,
     null, { timeout: 60000, polling: 500 });
@@ -459,6 +459,38 @@ describe('500 symbol/source rows at 1,000 updates/s through the real feed', () =
     assert.ok(r.avgRenderMs < 16, `a frame render took ${r.avgRenderMs} ms on average`);
     assert.ok(r.avgMessagesMs < 5, `a message batch took ${r.avgMessagesMs} ms on average`);
     assert.ok(r.heapMb === null || r.heapMb < 150, `JS heap ${r.heapMb} MiB`);
+    assert.deepEqual(watcher.problems, [], watcher.problems.join('\n'));
+    await context.close();
+  });
+
+  test('the page asks for the bars of 501 pairs in a handful of batch requests', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const watcher = watchProblems(page);
+    const requests = [];
+    page.on('request', (req) => {
+      if (new URL(req.url()).pathname === '/api/v1/bars') requests.push(new URL(req.url()));
+    });
+    await page.goto(`${sys.baseUrl}/`); // cards: every pair's day reference, and charts of the cards in view
+    await live(page);
+    const referencesKnown = () => page.evaluate(() => [...window.stockfeed.model.symbols.values()]
+      .reduce((n, sources) => n + [...sources.values()].filter((q) => q.dayOpen !== null).length, 0));
+    await until(async () => (await referencesKnown()) >= 501, { timeoutMs: 60000, intervalMs: 500, message: 'all day references' });
+    const charted = await page.evaluate(() => [...window.stockfeed.view.cards.values()]
+      .filter((c) => c.chart && [...c.bars.values()].some((b) => b.loaded && b.bars.length > 0)).length);
+    assert.ok(charted >= 3, `${charted} charts with bars`);
+    await sleep(500); // nothing more is asked for once the page has what it shows
+    const pairs = requests.flatMap((u) => (u.searchParams.get('pairs') ?? '').split(',').filter(Boolean));
+    const references = requests.filter((u) => u.searchParams.get('limit') === '1');
+    const line = `bars requests on load: ${requests.length} (${references.length} for day references, `
+      + `${requests.length - references.length} for ${charted} charts), ${pairs.length} pairs asked`;
+    console.log(line);
+    assert.ok(requests.every((u) => u.searchParams.has('pairs')), 'every request is a batch');
+    assert.ok(new Set(references.flatMap((u) => u.searchParams.get('pairs').split(','))).size >= 501, 'every pair referenced');
+    // One request per pair would be 501 for the references alone, plus three per chart. Full
+    // batches would be 8; pairs that show up while the first requests are out make a few more.
+    assert.ok(references.length <= 2 * Math.ceil(501 / 64), line);
+    assert.ok(requests.length - references.length <= Math.ceil((charted * 3) / 11) + 4, line);
     assert.deepEqual(watcher.problems, [], watcher.problems.join('\n'));
     await context.close();
   });

@@ -217,7 +217,10 @@ describe('feed connection', () => {
 });
 
 describe('bars', async () => {
-  const { BarSeries, barsPath, parseBarsResponse, precisionFor, sourceColor } = await import('../../../web/js/bars.js');
+  const {
+    BarSeries, MAX_BATCH_BARS, MAX_BATCH_PAIRS, REFERENCE_QUERY, batchRequests, pairKey, parseBarsBatch, parseBarsResponse,
+    precisionFor, rangeQuery, sourceColor,
+  } = await import('../../../web/js/bars.js');
 
   test('ticks extend the current bar and open a new one on roll-over', () => {
     const s = new BarSeries(60);
@@ -241,9 +244,9 @@ describe('bars', async () => {
   });
 
   test('range, response parsing, precision and colours', () => {
-    const u = new URL(barsPath('A&B', 'src', '1h'), 'http://x');
-    assert.deepEqual(Object.fromEntries(u.searchParams), { symbol: 'A&B', source: 'src', interval: '1m', limit: '60' });
-    assert.equal(new URL(barsPath('A', 's', '1d'), 'http://x').searchParams.get('interval'), '5m');
+    assert.deepEqual(rangeQuery('1h'), { interval: '1m', limit: 60 });
+    assert.deepEqual(rangeQuery('15m'), { interval: '1s', limit: 900 });
+    assert.equal(rangeQuery('1d').interval, '5m');
     const r = parseBarsResponse({ session: { start: 5, open: 9.5, time_zone: 'UTC' }, bars: [{ time: 1, open: 1, high: 1, low: 1, close: 1 }, { time: 'x' }] });
     assert.equal(r.bars.length, 1);
     assert.equal(r.sessionOpen, 9.5);
@@ -253,5 +256,44 @@ describe('bars', async () => {
     assert.equal(precisionFor(189.2), 2);
     assert.equal(sourceColor('finnhub'), sourceColor('finnhub'));
     assert.notEqual(sourceColor('finnhub'), sourceColor('alpha_vantage'));
+  });
+
+  test('batch requests: as few as the gateway\'s bounds allow, every pair once', () => {
+    const pairs = [];
+    for (let i = 0; i < 60; i++) for (const src of ['alpha', 'beta', 'gamma']) pairs.push([`S${i}`, src]);
+    const refs = batchRequests(pairs, REFERENCE_QUERY);
+    assert.equal(refs.length, Math.ceil(180 / MAX_BATCH_PAIRS)); // 180 pairs: 3 requests, not 180
+    const asked = refs.flatMap((r) => r.pairs.map(([a, b]) => `${a}:${b}`));
+    assert.deepEqual(asked, pairs.map(([a, b]) => `${a}:${b}`));
+    const u = new URL(refs[0].path, 'http://x');
+    assert.equal(u.pathname, '/api/v1/bars');
+    assert.equal(u.searchParams.get('interval'), '1h');
+    assert.equal(u.searchParams.get('limit'), '1');
+    assert.equal(u.searchParams.get('pairs').split(',').length, MAX_BATCH_PAIRS);
+    assert.match(refs[0].path, /pairs=S0:alpha,S0:beta,/, 'separators stay literal');
+    // 900 one-second bars each: 11 pairs per request stay within 10,000 bars.
+    const charts = batchRequests(pairs.slice(0, 30), rangeQuery('15m'));
+    assert.deepEqual(charts.map((r) => r.pairs.length), [11, 11, 8]);
+    for (const r of charts) assert.ok(r.pairs.length * 900 <= MAX_BATCH_BARS);
+    // Names are escaped inside an item; long names split by length too.
+    const odd = batchRequests([['BRK.B', 's'], ['^GSPC', 's'], ['BTC/USD', 's']], REFERENCE_QUERY);
+    assert.equal(new URL(odd[0].path, 'http://x').searchParams.get('pairs'), 'BRK.B:s,^GSPC:s,BTC/USD:s');
+    const long = Array.from({ length: 64 }, (_, i) => [`${'X'.repeat(30)}${String(i).padStart(2, '0')}`, 'a'.repeat(32)]);
+    const byLength = batchRequests(long, REFERENCE_QUERY);
+    assert.ok(byLength.length > 1 && byLength.every((r) => r.path.length < 2200), byLength.map((r) => r.path.length).join());
+    assert.deepEqual(batchRequests([], REFERENCE_QUERY), []);
+  });
+
+  test('a batch answer maps each pair to its bars', () => {
+    const answers = parseBarsBatch({ interval: '1h', results: [
+      { symbol: 'A', source: 's', session: { open: 2 }, bars: [{ time: 0, open: 1, high: 1, low: 1, close: 1 }] },
+      { symbol: 'B', source: 's', session: {}, bars: [] },
+    ] });
+    assert.equal(answers.get(pairKey('A', 's')).sessionOpen, 2);
+    assert.equal(answers.get(pairKey('A', 's')).bars.length, 1);
+    assert.equal(answers.get(pairKey('B', 's')).sessionOpen, null);
+    assert.equal(answers.has(pairKey('A', 't')), false);
+    assert.throws(() => parseBarsBatch({ bars: [] }));
+    assert.throws(() => parseBarsBatch({ results: [{ source: 's', session: {}, bars: [] }] }));
   });
 });
