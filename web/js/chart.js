@@ -1,6 +1,7 @@
 // lightweight-charts wrapper: one chart showing one or more sources of a symbol as candlesticks
 // or lines, with a crosshair legend giving the hovered bar's OHLC. Zoom and scroll are the
-// library's own (mouse wheel, drag, pinch); the arrow and +/- keys do the same when focused.
+// library's own (mouse wheel and drag, touch pinch and drag); a focused chart takes the keys
+// of CHART_KEYS for the same.
 // The library is the standalone bundle loaded by a plain <script> (window.LightweightCharts);
 // build.sh always vendors it, but the page keeps working without charts if it is missing.
 import { sourceColor } from './bars.js';
@@ -29,6 +30,9 @@ function themeOptions() {
 }
 
 export { sourceColor };
+
+/** The keys a focused chart answers (also its accessible description). */
+export const CHART_KEYS = '← and → scroll, + and - zoom, Home goes to the oldest bar, End to the newest';
 export const chartsAvailable = () => typeof globalThis.LightweightCharts?.createChart === 'function';
 
 /** Binary search of the bar starting at `time` in an ascending list. */
@@ -67,7 +71,11 @@ export class SymbolChart {
     /** source -> {series, data: BarSeries} */
     this.series = new Map();
     this.chart.subscribeCrosshairMove((param) => this.#showLegend(param?.time ?? null));
+    // Focusable, and says what it is and which keys it takes (#onKey).
     container.tabIndex = 0;
+    container.setAttribute('role', 'group');
+    container.setAttribute('aria-roledescription', 'chart');
+    container.setAttribute('aria-description', CHART_KEYS);
     // The container outlives the chart (a range change builds a new one in it): remove() detaches.
     this.listeners = new AbortController();
     container.addEventListener('keydown', (ev) => this.#onKey(ev), { signal: this.listeners.signal });
@@ -170,6 +178,7 @@ export class SymbolChart {
   }
 
   #onKey(ev) {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) return; // the browser's own shortcuts (page zoom)
     const ts = this.chart.timeScale();
     const range = ts.getVisibleLogicalRange();
     if (!range) return;
@@ -179,9 +188,25 @@ export class SymbolChart {
     else if (ev.key === 'ArrowRight') next = { from: range.from + width / 10, to: range.to + width / 10 };
     else if (ev.key === '+' || ev.key === '=') next = { from: range.from + width / 4, to: range.to };
     else if (ev.key === '-') next = { from: range.from - width / 2, to: range.to };
+    else if (ev.key === 'Home') next = { from: 0, to: width };
+    else if (ev.key === 'End') {
+      ev.preventDefault();
+      ts.scrollToRealTime();
+      return;
+    }
     if (!next) return;
     ev.preventDefault();
     ts.setVisibleLogicalRange(next);
+  }
+
+  /**
+   * What is in view, in bars: {from, to} logical indexes (0 = the oldest bar; fractions and
+   * values past the last bar are the library's own), null before there is data. Zoom changes
+   * the width, scroll moves both ends.
+   */
+  visibleRange() {
+    const range = this.chart.timeScale().getVisibleLogicalRange();
+    return range ? { from: range.from, to: range.to } : null;
   }
 
   applyTheme() {

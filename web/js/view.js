@@ -177,7 +177,7 @@ export class DashboardView {
     if (card) return card;
     const headingId = `card-${this.cards.size}`;
     const list = h('ul', { class: 'quotes', 'aria-label': 'Prices by source' });
-    const chartEl = h('div', { class: 'chart', 'data-testid': 'chart', 'aria-label': `${symbol} chart; arrow keys scroll, + and - zoom` });
+    const chartEl = h('div', { class: 'chart', 'data-testid': 'chart', 'aria-label': `${symbol} chart` });
     const legend = h('div', { class: 'legend', 'data-testid': 'legend', 'aria-live': 'off' });
     const open = h('button', { type: 'button', class: 'button small', text: 'Details', 'data-testid': 'open-detail', 'aria-label': `Details of ${symbol}` });
     open.addEventListener('click', () => this.openDetail(symbol));
@@ -334,7 +334,7 @@ export class DashboardView {
     const panes = [];
     for (const [source, bars] of card.bars) {
       const legend = h('div', { class: 'legend', 'data-testid': 'detail-legend', 'data-source': source });
-      const chartEl = h('div', { class: 'detail-chart', 'data-testid': 'detail-chart', 'data-source': source });
+      const chartEl = h('div', { class: 'detail-chart', 'data-testid': 'detail-chart', 'data-source': source, 'aria-label': `${symbol} ${source} chart` });
       panes.push(h('section', { class: 'detail-pane' }, legend, chartEl));
       this.detail.pendingCharts ??= [];
       this.detail.pendingCharts.push({ source, bars, legend, chartEl });

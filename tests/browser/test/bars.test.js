@@ -22,6 +22,13 @@ const chartData = (page, symbol, source) => page.evaluate(({ symbol, source }) =
   return s ? s.series.data() : null;
 }, { symbol, source });
 
+/** The visible range of a card's chart in bars (SymbolChart.visibleRange()), with its width. */
+const visibleRange = (page, symbol) => page.evaluate((s) => {
+  const r = window.stockfeed.view.cards.get(s)?.chart?.visibleRange();
+  return r && { ...r, width: r.to - r.from };
+}, symbol);
+const cardChart = (symbol) => `[data-testid=card][data-symbol=${symbol}] [data-testid=chart]`;
+
 const sourcesOf = (page, symbol) => page.evaluate((symbol) =>
   [...(window.stockfeed.view.cards.get(symbol)?.rows.keys() ?? [])], symbol);
 
@@ -111,27 +118,56 @@ describe('charts from bars against price_service + ws_gateway', () => {
       await until(async () => (await spacing()) === 1 || (await spacing()) === 2, { message: '1 s bars again' });
     });
 
-    test('zoom and scroll: keyboard and mouse wheel move the visible range', async () => {
-      const logical = () => page.evaluate((s) => {
-        const r = window.stockfeed.view.cards.get(s).chart.chart.timeScale().getVisibleLogicalRange();
-        return { from: r.from, to: r.to, width: r.to - r.from };
-      }, SYMBOL);
-      const chart = `[data-testid=card][data-symbol=${SYMBOL}] [data-testid=chart]`;
-      await page.focus(chart);
-      const start = await logical();
+    test('zoom and scroll with the keyboard: a focusable chart with its keys described', async () => {
+      const chart = page.locator(cardChart(SYMBOL));
+      assert.equal(await chart.getAttribute('tabindex'), '0');
+      assert.match(await chart.getAttribute('aria-description'), /← and → scroll, \+ and - zoom, Home .*, End/);
+      // Reached by Tab: the next stop after the card's Details button.
+      await page.focus(`[data-testid=card][data-symbol=${SYMBOL}] [data-testid=open-detail]`);
+      await page.keyboard.press('Tab');
+      assert.equal(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), `${SYMBOL} chart`);
+      const start = await visibleRange(page, SYMBOL);
       await page.keyboard.press('+');
-      await until(async () => (await logical()).width < start.width * 0.9, { message: '+ zooms in' });
-      const zoomed = await logical();
+      await until(async () => (await visibleRange(page, SYMBOL)).width < start.width * 0.9, { message: '+ zooms in' });
+      const zoomed = await visibleRange(page, SYMBOL);
       await page.keyboard.press('ArrowLeft');
-      await until(async () => (await logical()).to < zoomed.to - 1, { message: 'ArrowLeft scrolls back' });
+      // A tenth of the width back (live bars may move it forward by a bar or two meanwhile).
+      await until(async () => (await visibleRange(page, SYMBOL)).to < zoomed.to - zoomed.width / 20, { message: '← scrolls back' });
+      const back = await visibleRange(page, SYMBOL);
+      assert.ok(Math.abs(back.width - zoomed.width) < zoomed.width * 0.05, 'scrolling keeps the zoom');
+      await page.keyboard.press('ArrowRight');
+      await until(async () => (await visibleRange(page, SYMBOL)).to > back.to + back.width / 20, { message: '→ scrolls forward' });
       await page.keyboard.press('-');
-      await until(async () => (await logical()).width > zoomed.width * 1.2, { message: '- zooms out' });
-      const box = await page.locator(chart).boundingBox();
-      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-      const before = await logical();
-      await page.mouse.wheel(0, -400); // the library's own wheel zoom
-      await until(async () => Math.abs((await logical()).width - before.width) > 1, { message: 'the wheel zooms' });
+      await until(async () => (await visibleRange(page, SYMBOL)).width > zoomed.width * 1.2, { message: '− zooms out' });
+      await page.keyboard.press('Home');
+      await until(async () => Math.abs((await visibleRange(page, SYMBOL)).from) < 1, { message: 'Home shows the oldest bar' });
+      await page.keyboard.press('End');
+      const newest = await page.evaluate((s) => window.stockfeed.view.cards.get(s).chart.series.values().next().value.series.data().length - 1, SYMBOL);
+      await until(async () => (await visibleRange(page, SYMBOL)).to >= newest - 1, { message: 'End shows the newest bar' });
+    });
+
+    test('zoom and scroll with the mouse: the wheel zooms, a drag scrolls', async () => {
+      const box = await page.locator(cardChart(SYMBOL)).boundingBox();
+      const x = box.x + box.width / 2;
+      const y = box.y + box.height / 2;
+      await page.mouse.move(x, y);
+      const before = await visibleRange(page, SYMBOL);
+      await page.mouse.wheel(0, -300); // each notch: about a tenth narrower
+      await page.mouse.wheel(0, -300);
+      await until(async () => (await visibleRange(page, SYMBOL)).width < before.width * 0.9, { message: 'the wheel zooms in' });
+      await sleep(300); // the library eases the wheel zoom
+      const zoomed = await visibleRange(page, SYMBOL);
+      await page.mouse.down();
+      await page.mouse.move(x + box.width / 3, y, { steps: 8 });
+      await page.mouse.up();
+      // Dragging the bars to the right shows older ones: both ends move back, the width stays.
+      await until(async () => (await visibleRange(page, SYMBOL)).to < zoomed.to - zoomed.width / 6,
+        { message: 'a drag scrolls back' });
+      const dragged = await visibleRange(page, SYMBOL);
+      assert.ok(Math.abs(dragged.width - zoomed.width) < zoomed.width * 0.05, `the drag keeps the zoom (${zoomed.width} -> ${dragged.width})`);
       await page.mouse.move(0, 0);
+      await page.focus(cardChart(SYMBOL));
+      await page.keyboard.press('End'); // back to live for the tests after this one
     });
 
     test('the crosshair legend shows the OHLC the API gives for that bar', async () => {
@@ -318,6 +354,40 @@ describe('charts from bars against price_service + ws_gateway', () => {
     const reloaded = await chartData(page, SYMBOL, (await sourcesOf(page, SYMBOL))[0]);
     assert.ok(reloaded.length > 300, `${reloaded.length} bars after the resync`);
     await screenshot(page, 'state-resync-note');
+    assert.deepEqual(watcher.problems, [], watcher.problems.join('\n'));
+    await context.close();
+  });
+
+  test('zoom and scroll by touch: one finger drags, two fingers pinch', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const page = await context.newPage();
+    const watcher = watchProblems(page);
+    await page.goto(`${sys.baseUrl}/`);
+    await live(page);
+    await page.waitForFunction((s) => window.stockfeed.view.cards.get(s)?.chart?.series.size >= 2, SYMBOL, { timeout: 20000 });
+    await until(async () => (await visibleRange(page, SYMBOL))?.width > 50, { message: 'bars in view' });
+    await page.locator(cardChart(SYMBOL)).scrollIntoViewIfNeeded();
+    // Real touch input through the browser (CDP), as a phone's finger would give it.
+    const cdp = await context.newCDPSession(page);
+    const touch = (type, points) => cdp.send('Input.dispatchTouchEvent',
+      { type, touchPoints: points.map(([x, y], id) => ({ x: Math.round(x), y: Math.round(y), id })) });
+    const box = await page.locator(cardChart(SYMBOL)).boundingBox();
+    const y = box.y + box.height / 2;
+    const x = box.x + box.width / 2;
+
+    const before = await visibleRange(page, SYMBOL);
+    await touch('touchStart', [[box.x + box.width * 0.2, y]]);
+    for (let i = 1; i <= 10; i++) await touch('touchMove', [[box.x + box.width * (0.2 + 0.05 * i), y]]);
+    await touch('touchEnd', []);
+    await until(async () => (await visibleRange(page, SYMBOL)).to < before.to - before.width / 6, { message: 'a one-finger drag scrolls back' });
+    const dragged = await visibleRange(page, SYMBOL);
+    assert.ok(Math.abs(dragged.width - before.width) < before.width * 0.05, `the drag keeps the zoom (${before.width} -> ${dragged.width})`);
+
+    await touch('touchStart', [[x - 20, y], [x + 20, y]]);
+    for (let i = 1; i <= 10; i++) await touch('touchMove', [[x - 20 - 10 * i, y], [x + 20 + 10 * i, y]]);
+    await touch('touchEnd', []);
+    await until(async () => (await visibleRange(page, SYMBOL)).width < dragged.width * 0.8, { message: 'spreading two fingers zooms in' });
+    assert.equal(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth), 0, 'the page did not scroll sideways');
     assert.deepEqual(watcher.problems, [], watcher.problems.join('\n'));
     await context.close();
   });
