@@ -35,7 +35,8 @@ export function batchRequests(pairs, { interval, limit }) {
   let items = [];
   let chars = 0;
   const close = () => {
-    // ':' and ',' separate: they stay literal (the token gate reads the names literally too).
+    // Names stay literal where the query allows it (all of the gateway's name syntax): the token
+    // gate compares them literally, and ':' and ',' must stay separators.
     const path = `/api/v1/bars?pairs=${items.join(',')}&${new URLSearchParams({ interval, limit: String(limit) })}`;
     requests.push({ path, pairs: batch });
     batch = [];
@@ -43,7 +44,7 @@ export function batchRequests(pairs, { interval, limit }) {
     chars = 0;
   };
   for (const [symbol, source] of pairs) {
-    const item = `${encodeURIComponent(symbol)}:${encodeURIComponent(source)}`;
+    const item = `${symbol}:${source}`.replace(/[^A-Za-z0-9._\-^=/:]/g, encodeURIComponent);
     if (batch.length === perRequest || (batch.length && chars + item.length + 1 > MAX_PAIRS_CHARS)) close();
     batch.push([symbol, source]);
     items.push(item);

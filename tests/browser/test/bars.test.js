@@ -403,6 +403,20 @@ describe('charts from bars against price_service + ws_gateway', () => {
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 0, `horizontal overflow ${overflow} px`);
       assert.equal(await page.evaluate(() => document.querySelector('[data-testid=symbol-picker]').open), false);
+      // The Feed panel: every figure on one line, inside the panel (none cut or wrapped).
+      await page.waitForFunction(() => /ms|s /.test(document.querySelector('[data-testid=stat-latency]').textContent));
+      const figures = await page.evaluate(() => [...document.querySelectorAll('.stats dd')].map((dd) => {
+        const text = document.createRange();
+        text.selectNodeContents(dd);
+        const lines = new Set([...text.getClientRects()].map((r) => Math.round(r.top))).size;
+        const panel = dd.closest('.panel').getBoundingClientRect();
+        const box = text.getBoundingClientRect();
+        return { text: dd.textContent, lines, inside: box.left >= panel.left && box.right <= panel.right };
+      }));
+      for (const f of figures) {
+        assert.equal(f.lines, 1, `"${f.text}" on ${f.lines} lines`);
+        assert.ok(f.inside, `"${f.text}" sticks out of the Feed panel`);
+      }
       await screenshot(page, `phone-cards-${colorScheme}`);
       await page.click('[data-testid=view-table]');
       await sleep(300);

@@ -275,9 +275,12 @@ describe('bars', async () => {
     const charts = batchRequests(pairs.slice(0, 30), rangeQuery('15m'));
     assert.deepEqual(charts.map((r) => r.pairs.length), [11, 11, 8]);
     for (const r of charts) assert.ok(r.pairs.length * 900 <= MAX_BATCH_BARS);
-    // Names are escaped inside an item; long names split by length too.
-    const odd = batchRequests([['BRK.B', 's'], ['^GSPC', 's'], ['BTC/USD', 's']], REFERENCE_QUERY);
-    assert.equal(new URL(odd[0].path, 'http://x').searchParams.get('pairs'), 'BRK.B:s,^GSPC:s,BTC/USD:s');
+    // Names stay literal (the token gate compares them so); anything outside their syntax is escaped.
+    const odd = batchRequests([['BRK.B', 's'], ['^GSPC', 's'], ['BTC/USD', 's'], ['ES=F', 's']], REFERENCE_QUERY);
+    assert.match(odd[0].path, /\?pairs=BRK\.B:s,\^GSPC:s,BTC\/USD:s,ES=F:s&/);
+    assert.equal(new URL(odd[0].path, 'http://x').searchParams.get('pairs'), 'BRK.B:s,^GSPC:s,BTC/USD:s,ES=F:s');
+    assert.match(batchRequests([['A&B,C', 's']], REFERENCE_QUERY)[0].path, /pairs=A%26B%2CC:s&/);
+    // Long names split by length too.
     const long = Array.from({ length: 64 }, (_, i) => [`${'X'.repeat(30)}${String(i).padStart(2, '0')}`, 'a'.repeat(32)]);
     const byLength = batchRequests(long, REFERENCE_QUERY);
     assert.ok(byLength.length > 1 && byLength.every((r) => r.path.length < 2200), byLength.map((r) => r.path.length).join());
