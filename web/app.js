@@ -78,9 +78,13 @@ function askBars(symbol, source, query) {
   });
 }
 
-/** Sends waiting pairs, a full batch per request, with at most MAX_FETCHES requests in flight. */
+/**
+ * Sends waiting pairs, a full batch per request, with at most MAX_FETCHES requests in flight;
+ * charts in view first, day references (the one-bar question) after them.
+ */
 function pumpBars() {
-  for (const [key, group] of barsWanted) {
+  const groups = [...barsWanted].sort(([, a], [, b]) => (a.query.limit === 1) - (b.query.limit === 1));
+  for (const [key, group] of groups) {
     while (fetching < MAX_FETCHES && group.pairs.size) {
       const [request] = batchRequests([...group.pairs.values()].map((w) => [w.symbol, w.source]), group.query);
       const waiters = request.pairs.map(([symbol, source]) => {

@@ -560,9 +560,10 @@ describe('500 symbol/source rows at 1,000 updates/s through the real feed', () =
     const referencesKnown = () => page.evaluate(() => [...window.stockfeed.model.symbols.values()]
       .reduce((n, sources) => n + [...sources.values()].filter((q) => q.dayOpen !== null).length, 0));
     await until(async () => (await referencesKnown()) >= 501, { timeoutMs: 60000, intervalMs: 500, message: 'all day references' });
-    const charted = await page.evaluate(() => [...window.stockfeed.view.cards.values()]
-      .filter((c) => c.chart && [...c.bars.values()].some((b) => b.loaded && b.bars.length > 0)).length);
-    assert.ok(charted >= 3, `${charted} charts with bars`);
+    const chartsLoaded = () => page.evaluate(() => [...window.stockfeed.view.cards.values()]
+      .filter((c) => c.chart && c.el.dataset.barsLoading === '0').length);
+    await until(async () => (await chartsLoaded()) >= 3, { timeoutMs: 30000, message: 'charts of the cards in view' });
+    const charted = await chartsLoaded();
     await sleep(500); // nothing more is asked for once the page has what it shows
     const pairs = requests.flatMap((u) => (u.searchParams.get('pairs') ?? '').split(',').filter(Boolean));
     const references = requests.filter((u) => u.searchParams.get('limit') === '1');
