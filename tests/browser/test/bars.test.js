@@ -534,12 +534,12 @@ describe('500 symbol/source rows at 1,000 updates/s through the real feed', () =
     assert.ok(r.scrolled > 0, 'the table scrolled');
     // One render per animation frame at most: updates are coalesced.
     assert.ok(r.renders <= r.frames + 2, `${r.renders} renders in ${r.frames} frames`);
-    // The issue asks for no long task over 50 ms. On this 2-core machine that holds with a wide
-    // margin when it is otherwise idle (no long task at all, frame p95 16.8 ms), but while other
-    // processes compete for the cores the renderer is descheduled and any task, ours or the
-    // browser's painting, can last longer than 50 ms of wall time; CI also paints in software.
-    // So what is asserted is what the page's code costs on average, far below one frame; the
-    // long tasks and long frames (with their script attribution) are printed above.
+    // The issue asks for no long task over 50 ms. It is printed, not asserted: on this 2-core
+    // machine, nearly idle, a run shows one long task of 63 ms (frame p95 16.8 ms, our longest
+    // render 11 ms); with a build running (load 21) long tasks of 70-341 ms whose long-frame
+    // attribution holds 0-21 ms of script: the renderer descheduled, or the browser's own style
+    // and paint, which no cheaper page code can bound (CI also paints in software). So what is
+    // asserted is what the page's code costs on average, far below one frame.
     assert.ok(r.avgRenderMs < 16, `a frame render took ${r.avgRenderMs} ms on average`);
     assert.ok(r.avgMessagesMs < 5, `a message batch took ${r.avgMessagesMs} ms on average`);
     assert.ok(r.heapMb === null || r.heapMb < 150, `JS heap ${r.heapMb} MiB`);
