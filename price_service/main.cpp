@@ -34,6 +34,8 @@ ABSL_FLAG(uint64_t, seed, 1, "simulator: random seed (same seed, same prices)");
 ABSL_FLAG(double, volatility, 0.4, "simulator: annualised volatility of each symbol");
 ABSL_FLAG(uint64_t, replay_capacity, 65536, "updates held for resume and slow subscribers");
 ABSL_FLAG(uint64_t, stream_batch, 256, "updates a stream takes from the hub per lock");
+ABSL_FLAG(absl::Duration, stream_pacing, absl::Milliseconds(5),
+          "a SubscribeBatched stream writes what piled up in one message at most this often (0 = whenever ready)");
 ABSL_FLAG(std::string, database_url, "",
           "postgres: connection string (default: $DATABASE_URL, else "
           "postgresql://user:password@localhost/stockdb)");
@@ -105,6 +107,7 @@ int main(int argc, char** argv) {
   config.backfill = absl::GetFlag(FLAGS_backfill);
   config.replay_capacity = absl::GetFlag(FLAGS_replay_capacity);
   config.stream_batch = absl::GetFlag(FLAGS_stream_batch);
+  config.stream_pacing = absl::GetFlag(FLAGS_stream_pacing);
   config.max_filter_names = absl::GetFlag(FLAGS_max_filter_names);
   config.max_receive_message_bytes = absl::GetFlag(FLAGS_max_receive_message_bytes);
   config.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);

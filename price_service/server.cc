@@ -115,7 +115,7 @@ struct PriceServer::Parts {
       : config(c),
         hub(c.replay_capacity),
         bar_source(MakeBarSource(c, bar_book)),
-        service(hub, c.stream_batch, c.max_filter_names, registry, *bar_source, c.session_start) {
+        service(hub, c.stream_batch, c.stream_pacing, c.max_filter_names, registry, *bar_source, c.session_start) {
     metrics::RegisterProcessMetrics(registry);
     registry.AddCounterFunction("price_service_updates_published_total", "Updates published into the hub.",
                                 [this] { return static_cast<double>(hub.stats().published); });

@@ -7,7 +7,18 @@ namespace stockfeed::price_service {
 
 PriceHub::PriceHub(size_t replay_capacity) : capacity_(std::max<size_t>(replay_capacity, 1)) {}
 
+uint64_t PriceHub::UnreadAfter(const FeedPosition& position, Newest newest) {
+  if (position.generation != newest.generation) return UINT64_MAX;
+  return newest.sequence > position.after_sequence ? newest.sequence - position.after_sequence : 0;
+}
+
+void PriceHub::NotifyListeners(Newest newest) {
+  absl::MutexLock lock(&listeners_mu_);
+  for (Listener* listener : listeners_) listener->OnPublished(newest);
+}
+
 void PriceHub::StartEpoch(std::string epoch) {
+  Newest newest;
   {
     absl::MutexLock lock(&mu_);
     if (epoch == epoch_) return;
@@ -17,9 +28,9 @@ void PriceHub::StartEpoch(std::string epoch) {
     first_sequence_ = 0;
     buffer_.clear();
     latest_.clear();
+    newest = NewestLocked();
   }
-  absl::MutexLock lock(&listeners_mu_);
-  for (Listener* listener : listeners_) listener->OnPublished();
+  NotifyListeners(newest);
 }
 
 void PriceHub::Publish(std::vector<v1::PriceUpdate> updates) { PublishAs(std::move(updates), v1::UPDATE_KIND_LIVE); }
@@ -29,6 +40,7 @@ void PriceHub::PublishHistory(std::vector<v1::PriceUpdate> updates) {
 }
 
 void PriceHub::PublishAs(std::vector<v1::PriceUpdate> updates, v1::UpdateKind kind) {
+  Newest newest;
   {
     absl::MutexLock lock(&mu_);
     for (v1::PriceUpdate& update : updates) {
@@ -48,9 +60,9 @@ void PriceHub::PublishAs(std::vector<v1::PriceUpdate> updates, v1::UpdateKind ki
       ++stats_.published;
     }
     stats_.buffered = buffer_.size();
+    newest = NewestLocked();
   }
-  absl::MutexLock lock(&listeners_mu_);
-  for (Listener* listener : listeners_) listener->OnPublished();
+  NotifyListeners(newest);
 }
 
 PriceHub::Subscription PriceHub::Subscribe(const v1::SubscribeRequest& request,
@@ -181,6 +193,11 @@ std::string PriceHub::epoch() const {
 uint64_t PriceHub::last_sequence() const {
   absl::ReaderMutexLock lock(&mu_);
   return last_sequence_;
+}
+
+PriceHub::Newest PriceHub::newest() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return NewestLocked();
 }
 
 PriceHub::Stats PriceHub::stats() const {

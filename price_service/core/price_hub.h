@@ -34,12 +34,22 @@ struct FeedPosition {
 // serves resumes (`after_sequence`).
 class PriceHub {
  public:
-  // Woken after every Publish. Called without the hub's data lock held, from
-  // the publishing thread; must not block.
+  // The newest published update: what a reader may still have to read.
+  struct Newest {
+    uint64_t generation = 0;
+    uint64_t sequence = 0;
+  };
+  // At most how many updates a reader at `position` has not read yet (those
+  // its filter skips count too); after an epoch change, "all" (UINT64_MAX).
+  static uint64_t UnreadAfter(const FeedPosition& position, Newest newest);
+
+  // Woken after every Publish and epoch change with the newest update.
+  // Called without the hub's data lock held, from the publishing thread;
+  // must not block.
   class Listener {
    public:
     virtual ~Listener() = default;
-    virtual void OnPublished() = 0;
+    virtual void OnPublished(Newest newest) = 0;
   };
 
   struct Stats {
@@ -89,6 +99,7 @@ class PriceHub {
   std::vector<std::string> Sources() const;
   std::string epoch() const;
   uint64_t last_sequence() const;
+  Newest newest() const;
   Stats stats() const;
 
   void AddListener(Listener* listener);
@@ -97,6 +108,8 @@ class PriceHub {
 
  private:
   void PublishAs(std::vector<v1::PriceUpdate> updates, v1::UpdateKind kind);
+  void NotifyListeners(Newest newest);
+  Newest NewestLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_) { return {generation_, last_sequence_}; }
   using Key = std::pair<std::string, std::string>;  // symbol, source
   // A published update and its wire encoding, made once for every stream.
   struct Held {

@@ -83,6 +83,9 @@ absl::Status Validate(const ServiceConfig& config) {
     return absl::InvalidArgumentError(
         absl::StrCat("--stream_batch=", config.stream_batch, " must be between 1 and 65536"));
   }
+  if (config.stream_pacing < absl::ZeroDuration() || config.stream_pacing > absl::Seconds(1)) {
+    return absl::InvalidArgumentError("--stream_pacing must be between 0 (off) and 1s");
+  }
   if (config.poll_interval <= absl::ZeroDuration() || config.poll_interval > absl::Minutes(1)) {
     return absl::InvalidArgumentError("--poll_interval must be > 0 and at most 1m");
   }

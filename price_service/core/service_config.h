@@ -43,6 +43,9 @@ struct ServiceConfig {
   size_t replay_capacity = 65536;
   // Updates a stream reads from the hub per lock; bounds its private batch.
   size_t stream_batch = 256;
+  // A SubscribeBatched stream writes at most about this often: what piled up
+  // goes in one message (zero: a message whenever something is ready).
+  absl::Duration stream_pacing = absl::Milliseconds(5);
 
   // PostgreSQL source.
   std::string database_url;

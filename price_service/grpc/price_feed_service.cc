@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -12,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "core/service_config.h"
 #include "core/update_batch.h"
+#include "core/write_pacing.h"
 #include "grpc/rpc_token_check.h"
 #include "spdlog/spdlog.h"
 #include "stockfeed/common/symbols.h"
@@ -72,11 +74,6 @@ std::string Describe(const SymbolFilter& filter) {
   return absl::StrCat("symbols=", list(filter.symbols()), " sources=", list(filter.sources()));
 }
 
-// A SubscribeBatched message holds at most this many updates, whatever
-// --stream_batch says: ~0.6 MB at the longest names, far below a client's
-// default 4 MB receive limit.
-constexpr size_t kMaxUpdatesPerBatch = 4096;
-
 grpc::ByteBuffer BufferOf(std::string_view bytes) {
   grpc::Slice slice(bytes.data(), bytes.size());
   return grpc::ByteBuffer(&slice, 1);
@@ -91,18 +88,23 @@ class Rejected final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
 
 }  // namespace
 
-// One subscriber's stream; Subscribe and SubscribeBatched differ only in how
-// they put the updates into messages (NextMessageLocked). Both write wire
-// bytes: the hub encoded each update once for every stream.
+// One subscriber's stream; Subscribe and SubscribeBatched differ in how they
+// put the updates into messages (NextMessageLocked) and in pacing: Subscribe
+// writes whenever something is ready (woken by every publish), SubscribeBatched
+// with --stream_pacing on the pacer's ticks (core/write_pacing.h decides).
+// Both write wire bytes: the hub encoded each update once for every stream.
 //
 // Lifetime: created by StartStream, started by Begin, deleted in OnDone.
 // Finish is called exactly once: when the client cancels, a write fails, or
 // the server shuts down (which cancels every call).
 class PriceFeedService::FeedReactor : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
-                                      private PriceHub::Listener {
+                                      private PriceHub::Listener,
+                                      private StreamPacer::Stream {
  public:
-  FeedReactor(PriceFeedService& service, const v1::SubscribeRequest& request, std::string peer, const char* method)
-      : service_(service), filter_(FilterOf(request)), peer_(std::move(peer)) {
+  // Paced by `pacer` unless it is null.
+  FeedReactor(PriceFeedService& service, const v1::SubscribeRequest& request, std::string peer, const char* method,
+              StreamPacer* pacer)
+      : service_(service), filter_(FilterOf(request)), peer_(std::move(peer)), pacer_(pacer) {
     const size_t count = ++service_.active_subscribers_;
     spdlog::info("subscriber connected: peer={} method={} {} snapshot={} after_sequence={} subscribers={}", peer_,
                  method, Describe(filter_), request.snapshot(), request.after_sequence(), count);
@@ -116,9 +118,14 @@ class PriceFeedService::FeedReactor : public grpc::ServerWriteReactor<grpc::Byte
     // Headers go out at once so the client knows the stream is up even
     // before the first price.
     StartSendInitialMetadata();
-    // Listen before the first read so no publish between the two is missed.
-    service_.hub_.AddListener(this);
-    WriteNext();
+    // Listen before the first read so no publish between the two is missed:
+    // to the pacer's ticks when paced, else to every publish.
+    if (pacer_ != nullptr) {
+      pacer_->Add(this);
+    } else {
+      service_.hub_.AddListener(this);
+    }
+    WriteNext(service_.hub_.newest(), Wake::kReady);
   }
 
   void OnWriteDone(bool ok) override {
@@ -132,7 +139,7 @@ class PriceFeedService::FeedReactor : public grpc::ServerWriteReactor<grpc::Byte
     if (finish) {
       Finish(grpc::Status(grpc::StatusCode::CANCELLED, "subscriber went away"));
     } else {
-      WriteNext();
+      WriteNext(std::nullopt, pacer_ != nullptr ? Wake::kAfterPacedWrite : Wake::kReady);
     }
   }
 
@@ -149,7 +156,11 @@ class PriceFeedService::FeedReactor : public grpc::ServerWriteReactor<grpc::Byte
   }
 
   void OnDone() override {
-    service_.hub_.RemoveListener(this);
+    if (pacer_ != nullptr) {
+      pacer_->Remove(this);
+    } else {
+      service_.hub_.RemoveListener(this);
+    }
     const size_t count = --service_.active_subscribers_;
     spdlog::info("subscriber disconnected: peer={} sent={} subscribers={}", peer_, sent_, count);
     delete this;
@@ -192,23 +203,46 @@ class PriceFeedService::FeedReactor : public grpc::ServerWriteReactor<grpc::Byte
   absl::Mutex mu_;
 
  private:
-  void OnPublished() override { WriteNext(); }
+  void OnPublished(PriceHub::Newest newest) override { WriteNext(newest, Wake::kReady); }
+  void OnPacingTick(PriceHub::Newest newest) override { WriteNext(newest, Wake::kReady); }
 
-  // Starts the next write unless one is in flight. The reactor's lock is not
-  // held across StartWrite, which may run reactions inline.
-  void WriteNext() {
+  enum class Wake {
+    kReady,            // a publish, a tick or the start: write whatever is ready
+    kAfterPacedWrite,  // at once only with a full batch, else at the next tick
+  };
+
+  // Starts the next write unless one is in flight or it waits for a tick.
+  // `newest`: what the hub last said it holds, if this wake-up says. The
+  // reactor's lock is not held across StartWrite, which may run reactions
+  // inline.
+  void WriteNext(std::optional<PriceHub::Newest> newest, Wake wake) {
     grpc::WriteOptions options;
+    StreamWrite next = StreamWrite::kNothing;
     {
       absl::MutexLock lock(&mu_);
+      if (newest) newest_ = *newest;
       if (write_in_flight_ || finished_ || cancelled_) return;
-      if (!NextMessageLocked(in_flight_, options)) return;
-      write_in_flight_ = true;
+      // The snapshot goes out at once, like a full batch.
+      const uint64_t unread =
+          initial_next_ < initial_.size() ? UINT64_MAX : PriceHub::UnreadAfter(position_, newest_);
+      next = wake == Wake::kReady ? WhenReady(unread)
+                                  : AfterPacedWrite(unread, BatchLimit(service_.stream_batch_));
+      if (next == StreamWrite::kNow) {
+        if (!NextMessageLocked(in_flight_, options)) return;
+        write_in_flight_ = true;
+      }
     }
-    StartWrite(&in_flight_, options);
+    if (next == StreamWrite::kNow) {
+      StartWrite(&in_flight_, options);
+    } else if (next == StreamWrite::kAtTick) {
+      pacer_->RequestTick();
+    }
   }
 
   const SymbolFilter filter_;
   const std::string peer_;
+  StreamPacer* const pacer_;  // null: woken by every publish (Subscribe, or --stream_pacing=0)
+  PriceHub::Newest newest_ ABSL_GUARDED_BY(mu_);  // as the hub or the pacer last said
   std::vector<v1::PriceUpdate> initial_ ABSL_GUARDED_BY(mu_);  // the snapshot, sent first
   size_t initial_next_ ABSL_GUARDED_BY(mu_) = 0;
   FeedPosition position_ ABSL_GUARDED_BY(mu_);
@@ -219,10 +253,11 @@ class PriceFeedService::FeedReactor : public grpc::ServerWriteReactor<grpc::Byte
   uint64_t sent_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-// Subscribe: one PriceUpdate per message.
+// Subscribe: one PriceUpdate per message, written as soon as ready.
 class PriceFeedService::UpdateReactor final : public FeedReactor {
  public:
-  using FeedReactor::FeedReactor;
+  UpdateReactor(PriceFeedService& service, const v1::SubscribeRequest& request, std::string peer, const char* method)
+      : FeedReactor(service, request, std::move(peer), method, nullptr) {}
 
  private:
   bool NextMessageLocked(grpc::ByteBuffer& message, grpc::WriteOptions& options) override
@@ -247,16 +282,17 @@ class PriceFeedService::UpdateReactor final : public FeedReactor {
 };
 
 // SubscribeBatched: whatever is ready, up to --stream_batch updates, in one
-// PriceUpdateBatch made of the updates' encodings one after another.
+// PriceUpdateBatch made of the updates' encodings one after another; paced.
 class PriceFeedService::BatchReactor final : public FeedReactor {
  public:
-  using FeedReactor::FeedReactor;
+  BatchReactor(PriceFeedService& service, const v1::SubscribeRequest& request, std::string peer, const char* method)
+      : FeedReactor(service, request, std::move(peer), method, service.pacer_.get()) {}
 
  private:
   bool NextMessageLocked(grpc::ByteBuffer& message, grpc::WriteOptions& /*options*/) override
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     bytes_.clear();
-    NextUpdatesLocked(std::min(service_.stream_batch_, kMaxUpdatesPerBatch),
+    NextUpdatesLocked(BatchLimit(service_.stream_batch_),
                       [this](std::string_view encoded) { AppendBatchEntry(encoded, bytes_); });
     if (bytes_.empty()) return false;
     message = BufferOf(bytes_);
@@ -266,10 +302,14 @@ class PriceFeedService::BatchReactor final : public FeedReactor {
   std::string bytes_ ABSL_GUARDED_BY(mu_);  // reused from message to message
 };
 
-PriceFeedService::PriceFeedService(PriceHub& hub, size_t stream_batch, size_t max_filter_names,
-                                   metrics::Registry& registry, BarSource& bars, SessionStart session_start)
+PriceFeedService::PriceFeedService(PriceHub& hub, size_t stream_batch, absl::Duration stream_pacing,
+                                   size_t max_filter_names, metrics::Registry& registry, BarSource& bars,
+                                   SessionStart session_start)
     : hub_(hub),
       stream_batch_(stream_batch),
+      pacer_(stream_pacing > absl::ZeroDuration()
+                 ? std::make_unique<StreamPacer>(hub, stream_pacing, BatchLimit(stream_batch))
+                 : nullptr),
       max_filter_names_(max_filter_names),
       bars_(bars),
       session_start_(std::move(session_start)),

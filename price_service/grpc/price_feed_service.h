@@ -2,9 +2,11 @@
 
 #include <atomic>
 #include <cstddef>
+#include <memory>
 
 #include "core/bars.h"
 #include "core/price_hub.h"
+#include "grpc/stream_pacer.h"
 #include "stockfeed/common/metrics.h"
 #include "sources/bar_source.h"
 #include "stockfeed/v1/price_feed.grpc.pb.h"
@@ -21,15 +23,16 @@ using PriceFeedServiceBase = v1::PriceFeed::WithRawCallbackMethod_Subscribe<
 
 // The gRPC face of the hub: each Subscribe or SubscribeBatched call becomes
 // a write reactor that reads from the hub at its own pace, with one write in
-// flight at a time. GetBars is answered by `bars` (memory or PostgreSQL)
-// without blocking.
+// flight at a time; SubscribeBatched streams write together on a tick at
+// most every `stream_pacing` (zero: whenever something is ready). GetBars is
+// answered by `bars` (memory or PostgreSQL) without blocking.
 class PriceFeedService final : public PriceFeedServiceBase {
  public:
   // Registers its metrics (subscribers, updates sent, drops, stream lag) in
   // `registry`. A filter naming more than `max_filter_names` symbols and
   // sources is refused with INVALID_ARGUMENT. GetBars asks `bars`.
-  PriceFeedService(PriceHub& hub, size_t stream_batch, size_t max_filter_names, metrics::Registry& registry,
-                   BarSource& bars, SessionStart session_start);
+  PriceFeedService(PriceHub& hub, size_t stream_batch, absl::Duration stream_pacing, size_t max_filter_names,
+                   metrics::Registry& registry, BarSource& bars, SessionStart session_start);
 
   // False while the source cannot deliver (database down): GetLatest then
   // answers UNAVAILABLE rather than possibly stale prices as if current.
@@ -63,6 +66,7 @@ class PriceFeedService final : public PriceFeedServiceBase {
 
   PriceHub& hub_;
   const size_t stream_batch_;
+  std::unique_ptr<StreamPacer> pacer_;  // null without pacing
   const size_t max_filter_names_;
   BarSource& bars_;
   const SessionStart session_start_;

@@ -356,14 +356,15 @@ def run_grpc_loadgen(env, target, subscribers, duration, server_pids, warmup=2, 
     return json.loads(line[len("RESULT "):])
 
 
-def grpc_row(env, price_service, rate, subscribers, batched=False):
-    """One price_service (the binary `price_service`) at `rate` on the server
-    core, `subscribers` streams of grpc_loadgen on the other: one table row."""
+def grpc_row(env, price_service, rate, subscribers, batched=False, service_flags=()):
+    """One price_service (the binary `price_service`, with `service_flags`) at
+    `rate` on the server core, `subscribers` streams of grpc_loadgen on the
+    other: one table row."""
     port = free_port()
     srv = ServerUnderTest(env, "ours", rate=rate)
     try:
         ps = srv._spawn([str(price_service), f"--listen=127.0.0.1:{port}", "--admin_listen=127.0.0.1:0",
-                         f"--rate={rate}", "--seed=1", "--log_level=warn"], "price_service_grpc")
+                         f"--rate={rate}", "--seed=1", "--log_level=warn", *service_flags], "price_service_grpc")
         wait_for_port(port, ps)
         r = run_grpc_loadgen(env, f"127.0.0.1:{port}", subscribers, env.dur(10), [ps.pid],
                              extra=["--batched"] if batched else [])
@@ -402,22 +403,26 @@ FANOUT_SUBSCRIBERS = 100  # 2,000,000 deliveries/s from one core
 def scenario_grpc_fanout(env):
     """Scenario 8: one replica feeding many gateways. FANOUT_SUBSCRIBERS
     streams of the whole feed at FANOUT_RATE, over Subscribe (one message per
-    update) and SubscribeBatched, and over Subscribe of --baseline-price-service
-    (an older build) when given. Rows alternate run by run; returns
-    row -> list of runs."""
+    update) and SubscribeBatched, paced (the default --stream_pacing) and not
+    (--stream_pacing=0, a message per publish), and over Subscribe of
+    --baseline-price-service (an older build) when given. The simulator
+    publishes every 1 ms. Rows alternate run by run; returns row -> list of
+    runs."""
     if not env.grpc_loadgen.is_file() or not os.access(env.grpc_loadgen, os.X_OK):
         return {"skipped": f"no gRPC load client ({env.grpc_loadgen}); build the grpc_loadgen target"}
-    rows = {"Subscribe": (env.price_service, False), "SubscribeBatched": (env.price_service, True)}
+    rows = {"Subscribe": (env.price_service, False, ()),
+            "SubscribeBatched, --stream_pacing=0": (env.price_service, True, ("--stream_pacing=0",)),
+            "SubscribeBatched (paced, default)": (env.price_service, True, ())}
     if env.baseline_price_service:
-        rows = {"before (baseline build): Subscribe": (env.baseline_price_service, False), **rows}
+        rows = {"before (baseline build): Subscribe": (env.baseline_price_service, False, ()), **rows}
     names = list(rows)
     out = {name: [] for name in names}
     for i in range(env.runs):
         for name in names[i % len(names):] + names[:i % len(names)]:
             print(f"== scenario 8 (gRPC fan-out, {FANOUT_SUBSCRIBERS} x {FANOUT_RATE}/s): {name}, "
                   f"run {i + 1}/{env.runs}", flush=True)
-            binary, batched = rows[name]
-            out[name].append(grpc_row(env, binary, FANOUT_RATE, env.scale(FANOUT_SUBSCRIBERS), batched))
+            binary, batched, flags = rows[name]
+            out[name].append(grpc_row(env, binary, FANOUT_RATE, env.scale(FANOUT_SUBSCRIBERS), batched, flags))
     return out
 
 

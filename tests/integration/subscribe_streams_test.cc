@@ -1,7 +1,10 @@
 // Subscribe and SubscribeBatched on the real price_service: the same updates,
 // each exactly once and in order, snapshot and resume on both, several
-// updates per batched message, and a slow stream isolated from the others.
+// updates per batched message, a slow stream isolated from the others, and
+// paced batched writes (--stream_pacing) that lose and reorder nothing.
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <set>
 #include <string>
 #include <thread>
@@ -252,6 +255,97 @@ TEST_F(SlowStreamTest, AStalledStreamLosesAnnouncedUpdatesAndHoldsNoOtherBack) {
     ASSERT_GT(healthy.updates.size(), 5000u) << "the other stream must keep receiving during the stall";
     ExpectConsecutive(healthy.updates);
     EXPECT_GE(healthy.updates.back().sequence(), head) << "the other stream kept up with the service";
+  }
+}
+
+// --stream_pacing: with the simulator publishing every millisecond (~4
+// updates each at 4,000/s), SubscribeBatched streams send what piled up in
+// one message per tick instead of a message per publish, and still carry
+// every update exactly once, in order; Subscribe keeps one per message.
+class PacedStreamsTest : public SubscribeStreamsTest {
+ protected:
+  void SetUp() override {}
+
+  struct Run {
+    Received all, resumed, filtered, plain;
+  };
+  // Four streams at once (~1 s of the feed each): SubscribeBatched of
+  // everything, resumed 300 back, of AAPL only; Subscribe of everything.
+  Run ReadFourStreams() {
+    const auto [epoch, head] = WaitForSequence(400);
+    v1::SubscribeRequest resume;
+    resume.set_after_sequence(head - 300);
+    resume.set_epoch(epoch);
+    v1::SubscribeRequest aapl;
+    aapl.add_symbols("AAPL");
+    constexpr size_t kCount = 4000;
+    Run run;
+    std::thread resumed([&] { run.resumed = ReadStream(*stub_, Rpc::kSubscribeBatched, resume, kCount); });
+    std::thread filtered([&] { run.filtered = ReadStream(*stub_, Rpc::kSubscribeBatched, aapl, kCount / 6); });
+    std::thread plain([&] { run.plain = ReadStream(*stub_, Rpc::kSubscribe, {}, kCount); });
+    run.all = ReadStream(*stub_, Rpc::kSubscribeBatched, {}, kCount);
+    resumed.join();
+    filtered.join();
+    plain.join();
+    return run;
+  }
+};
+
+double UpdatesPerMessage(const Received& received) {
+  return received.message_sizes.empty() ? 0.0
+                                        : static_cast<double>(received.updates.size()) /
+                                              static_cast<double>(received.message_sizes.size());
+}
+
+TEST_F(PacedStreamsTest, PacedStreamsCoalescePublishesWithoutLosingOrReorderingUpdates) {
+  double unpaced_per_message = 0;
+  for (const char* pacing : {"--stream_pacing=0", "--stream_pacing=50ms"}) {
+    SCOPED_TRACE(pacing);
+    Start({"--rate=4000", "--stream_batch=4096", pacing});
+    const Run run = ReadFourStreams();
+    for (const Received* received : {&run.all, &run.resumed, &run.filtered, &run.plain}) {
+      ASSERT_TRUE(received->status.error_code() == grpc::StatusCode::CANCELLED) << received->status.error_message();
+    }
+    ExpectConsecutive(run.all.updates);
+    ExpectConsecutive(run.plain.updates);
+    ExpectConsecutive(run.resumed.updates);
+    EXPECT_EQ(run.resumed.updates.front().kind(), v1::UPDATE_KIND_REPLAY);
+    // The AAPL stream holds exactly the AAPL updates of the full stream where both ran.
+    std::vector<uint64_t> aapl_in_all;
+    for (const v1::PriceUpdate& update : run.all.updates) {
+      if (update.symbol() == "AAPL" && update.sequence() >= run.filtered.updates.front().sequence() &&
+          update.sequence() <= run.filtered.updates.back().sequence()) {
+        aapl_in_all.push_back(update.sequence());
+      }
+    }
+    std::vector<uint64_t> filtered;
+    for (const v1::PriceUpdate& update : run.filtered.updates) {
+      ASSERT_EQ(update.symbol(), "AAPL");
+      ASSERT_EQ(update.dropped_before(), 0u);
+      filtered.push_back(update.sequence());
+    }
+    if (!aapl_in_all.empty()) {
+      // Compare over the range both streams covered.
+      filtered.erase(std::remove_if(filtered.begin(), filtered.end(),
+                                    [&](uint64_t sequence) {
+                                      return sequence < run.all.updates.front().sequence() ||
+                                             sequence > run.all.updates.back().sequence();
+                                    }),
+                     filtered.end());
+      EXPECT_EQ(filtered, aapl_in_all);
+    }
+    for (size_t size : run.plain.message_sizes) ASSERT_EQ(size, 1u) << "Subscribe: one update per message";
+
+    const double per_message = UpdatesPerMessage(run.all);
+    std::printf("%s: SubscribeBatched carried %.1f updates per message (%zu messages), the AAPL stream %.1f\n",
+                pacing, per_message, run.all.message_sizes.size(), UpdatesPerMessage(run.filtered));
+    if (std::string(pacing) == "--stream_pacing=0") {
+      unpaced_per_message = per_message;
+    } else {
+      // A tick every 50 ms carries ~200 updates; a message per publish ~4.
+      EXPECT_GE(per_message, 20.0) << "paced writes must carry what piled up over several publishes (unpaced: "
+                                   << unpaced_per_message << ")";
+    }
   }
 }
 

@@ -372,7 +372,11 @@ TEST(PriceHubCapacityTest, ZeroCapacityHoldsOne) {
 
 class CountingListener : public PriceHub::Listener {
  public:
-  void OnPublished() override { ++calls; }
+  void OnPublished(PriceHub::Newest newest) override {
+    ++calls;
+    last = newest;
+  }
+  PriceHub::Newest last;
   int calls = 0;
 };
 
@@ -391,6 +395,36 @@ TEST_F(PriceHubTest, ListenersAreWokenByPublishAndEpochChangesUntilRemoved) {
   hub_.Publish(Range(1, 1));
   EXPECT_EQ(a.calls, 2);
   EXPECT_EQ(b.calls, 3);
+}
+
+TEST_F(PriceHubTest, ListenersAreToldTheNewestUpdateAndReadersHowManyTheyHaveNotRead) {
+  CountingListener listener;
+  hub_.AddListener(&listener);
+  FeedPosition reader = hub_.Subscribe({}, {}).position;
+  hub_.Publish(Range(1, 5));
+  EXPECT_EQ(listener.last.sequence, 5u);
+  EXPECT_EQ(listener.last.generation, hub_.newest().generation);
+  EXPECT_EQ(PriceHub::UnreadAfter(reader, listener.last), 5u);
+  std::vector<v1::PriceUpdate> read;
+  hub_.ReadAfter(reader, {}, 3, read);
+  EXPECT_EQ(PriceHub::UnreadAfter(reader, listener.last), 2u);
+  hub_.ReadAfter(reader, {}, 10, read);
+  EXPECT_EQ(PriceHub::UnreadAfter(reader, listener.last), 0u);
+
+  // A filtered-out update still counts until read past: the count is an upper bound.
+  FeedPosition filtered = reader;
+  hub_.Publish(Range(6, 6));
+  EXPECT_EQ(PriceHub::UnreadAfter(filtered, listener.last), 1u);
+  EXPECT_EQ(hub_.ReadAfter(filtered, SymbolFilter({"NOSUCH"}, {}), 10, read), 0u);
+  EXPECT_EQ(PriceHub::UnreadAfter(filtered, listener.last), 0u);
+
+  // After an epoch change the reader must read to find out: "all".
+  hub_.StartEpoch("e2");
+  EXPECT_EQ(listener.last.sequence, 0u);
+  EXPECT_EQ(PriceHub::UnreadAfter(reader, listener.last), UINT64_MAX);
+  hub_.Publish(Range(1, 2));
+  EXPECT_EQ(PriceHub::UnreadAfter(reader, listener.last), UINT64_MAX);
+  hub_.RemoveListener(&listener);
 }
 
 // The encoded read is the plain read in wire form: the same updates, kinds
