@@ -447,6 +447,18 @@ describe('charts from bars against price_service + ws_gateway', () => {
   });
 });
 
+// The renderer main thread's top-level tasks in a Chromium trace: wall and CPU (thread) time.
+function rendererTasks(trace) {
+  const events = Array.isArray(trace) ? trace : trace.traceEvents;
+  const mainThreads = new Set(events
+    .filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain')
+    .map((e) => `${e.pid}:${e.tid}`));
+  return events
+    .filter((e) => e.ph === 'X' && (e.name === 'RunTask' || e.name === 'ThreadControllerImpl::RunTask')
+      && mainThreads.has(`${e.pid}:${e.tid}`) && typeof e.tdur === 'number')
+    .map((e) => ({ wallMs: e.dur / 1000, cpuMs: e.tdur / 1000 }));
+}
+
 describe('500 symbol/source rows at 1,000 updates/s through the real feed', () => {
   const symbols = Array.from({ length: 167 }, (_, i) => `S${String(i).padStart(3, '0')}`);
   let sys;
@@ -476,6 +488,10 @@ describe('500 symbol/source rows at 1,000 updates/s through the real feed', () =
     await page.waitForFunction(() => [...window.stockfeed.model.symbols.values()]
       .reduce((n, sources) => n + [...sources.values()].filter((q) => q.dayOpen !== null).length, 0) >= 501,
     null, { timeout: 60000, polling: 500 });
+    // The renderer's tasks in CPU time (the trace's thread duration), besides their wall time: a
+    // task stretched because the machine took the core away (other tests, builds) is not the
+    // page's cost; a task that computes too long is, on any machine.
+    await browser.startTracing(page, { categories: ['toplevel', 'devtools.timeline'] });
     const r = await page.evaluate(async (seconds) => {
       const { cost } = window.stockfeed;
       const longTasks = [];
@@ -517,12 +533,16 @@ describe('500 symbol/source rows at 1,000 updates/s through the real feed', () =
         heapMb: performance.memory ? performance.memory.usedJSHeapSize / 2 ** 20 : null,
       };
     }, 5);
+    const tasks = rendererTasks(JSON.parse((await browser.stopTracing()).toString()));
+    const longestTaskCpuMs = Math.max(0, ...tasks.map((task) => task.cpuMs));
+    const longestTaskWallMs = Math.max(0, ...tasks.map((task) => task.wallMs));
     const line = `500 rows: ${r.rate} updates/s shown; ${r.frames} frames in ${r.seconds} s `
       + `(gap p50 ${r.frameP50.toFixed(1)} ms, p95 ${r.frameP95.toFixed(1)} ms, max ${r.frameMax.toFixed(1)} ms); `
       + `${r.renders} renders, mean ${r.avgRenderMs.toFixed(2)} ms, longest ${r.maxRenderMs.toFixed(1)} ms; `
       + `message batches mean ${r.avgMessagesMs.toFixed(2)} ms, longest ${r.maxMessagesMs.toFixed(1)} ms; `
       + `long tasks ${JSON.stringify(r.longTasks)}; long frames ${JSON.stringify(r.longFrames)}; `
-      + `${r.rowsInDom} row elements; JS heap ${r.heapMb?.toFixed(1)} MiB`;
+      + `${tasks.length} renderer tasks traced, longest `
+      + `${longestTaskCpuMs.toFixed(1)} ms CPU (${longestTaskWallMs.toFixed(1)} ms wall); ${r.rowsInDom} row elements; JS heap ${r.heapMb?.toFixed(1)} MiB`;
     t.diagnostic(line);
     console.log(line);
     await screenshot(page, 'table-500-rows');
@@ -534,12 +554,14 @@ describe('500 symbol/source rows at 1,000 updates/s through the real feed', () =
     assert.ok(r.scrolled > 0, 'the table scrolled');
     // One render per animation frame at most: updates are coalesced.
     assert.ok(r.renders <= r.frames + 2, `${r.renders} renders in ${r.frames} frames`);
-    // The issue asks for no long task over 50 ms. It is printed, not asserted: on this 2-core
-    // machine, nearly idle, a run shows one long task of 63 ms (frame p95 16.8 ms, our longest
-    // render 11 ms); with a build running (load 21) long tasks of 70-341 ms whose long-frame
-    // attribution holds 0-21 ms of script: the renderer descheduled, or the browser's own style
-    // and paint, which no cheaper page code can bound (CI also paints in software). So what is
-    // asserted is what the page's code costs on average, far below one frame.
+    // The issue asks for no long task over 50 ms. Wall-clock task lengths are not the page's to
+    // bound on a shared machine: nearly idle, a run here shows one long task of 63 ms; with a
+    // build running (load 20) long tasks of 70-2,000 ms whose long-frame attribution is mostly
+    // the renderer waiting for a core (CI also paints in software). So the bound is asserted on
+    // each renderer main-thread task's CPU time (message handling, rendering, style, layout and
+    // paint recording alike); wall-clock long tasks and frames are printed.
+    assert.ok(tasks.length > 100, `only ${tasks.length} renderer tasks in the trace`);
+    assert.ok(longestTaskCpuMs < 50, `a renderer task took ${longestTaskCpuMs} ms of CPU`);
     assert.ok(r.avgRenderMs < 16, `a frame render took ${r.avgRenderMs} ms on average`);
     assert.ok(r.avgMessagesMs < 5, `a message batch took ${r.avgMessagesMs} ms on average`);
     assert.ok(r.heapMb === null || r.heapMb < 150, `JS heap ${r.heapMb} MiB`);
