@@ -5,12 +5,25 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <iostream>
 #include <stdexcept>
+
+#include <gtest/gtest.h>
 
 #include "proc_stats.h"
 #include "support/ws_client.h"
 
 namespace stockfeed::testing {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr milliseconds kWindow{4000};
+// Scheduling noise on a shared 2-core machine: a quiet p99 below this is
+// treated as this when doubling it (the fan-out pace alone is 4 ms).
+constexpr double kP99FloorMs = 5;
+constexpr int64_t kPeakGrowthLimitKib = 64 << 10;   // the issue saw +580 MB
+constexpr int64_t kAfterGrowthLimitKib = 12 << 10;  // "near the baseline"
 
 LatencyProbe::LatencyProbe(int port, std::string target)
     : thread_([this, port, target = std::move(target)] { Run(port, target); }) {
@@ -82,6 +95,56 @@ PeakRss::PeakRss(pid_t pid)
 PeakRss::~PeakRss() {
   stop_ = true;
   thread_.join();
+}
+
+constexpr int kLogCapacity = 4096;
+
+std::vector<std::string> SmallFeedLogArgs() {
+  return {"--log_capacity=" + std::to_string(kLogCapacity), "--max_backlog=2048"};
+}
+
+void WaitForFullFeedLog(double rate) {
+  std::this_thread::sleep_for(milliseconds(static_cast<int>(1000.0 * kLogCapacity / rate) + 1000));
+}
+
+Impact MeasureImpact(ChildProcess& gateway, int port, const std::string& probe_target,
+                     const std::function<void(const std::atomic<bool>& stop)>& adversary) {
+  LatencyProbe probe(port, probe_target);
+  std::this_thread::sleep_for(seconds(1));
+  Impact impact;
+  impact.baseline_kib = bench::ProcessRssKib(gateway.pid());
+  const LatencyProbe::Result quiet_before = probe.Measure(kWindow);
+  {
+    PeakRss peak(gateway.pid());
+    std::atomic<bool> stop{false};
+    std::thread attacker([&] { adversary(stop); });
+    std::this_thread::sleep_for(milliseconds(500));  // let it get going
+    impact.abused = probe.Measure(kWindow);
+    stop = true;
+    attacker.join();
+    impact.peak_kib = peak.kib();
+  }
+  // The sweep gives freed memory back within a second or two.
+  Eventually([&] { return bench::ProcessRssKib(gateway.pid()) <= impact.baseline_kib + kAfterGrowthLimitKib; },
+             seconds(10));
+  impact.after_kib = bench::ProcessRssKib(gateway.pid());
+  const LatencyProbe::Result quiet_after = probe.Measure(kWindow);
+  impact.quiet = quiet_before.p99_ms >= quiet_after.p99_ms ? quiet_before : quiet_after;
+  EXPECT_TRUE(probe.healthy()) << "the well-behaved client was disconnected";
+  return impact;
+}
+
+void ExpectContained(ChildProcess& gateway, const Impact& impact) {
+  std::cout << "quiet p99 " << impact.quiet.p99_ms << " ms (" << impact.quiet.samples << " prices), under attack "
+            << impact.abused.p99_ms << " ms (" << impact.abused.samples << "); RSS baseline "
+            << impact.baseline_kib << " KiB, peak " << impact.peak_kib << " KiB, after " << impact.after_kib
+            << " KiB\n";
+  EXPECT_TRUE(gateway.running()) << gateway.Log();
+  ASSERT_GE(impact.quiet.samples, 100u);
+  ASSERT_GE(impact.abused.samples, 100u) << "the probe stopped getting prices";
+  EXPECT_LE(impact.abused.p99_ms, 2 * std::max(impact.quiet.p99_ms, kP99FloorMs));
+  EXPECT_LE(impact.peak_kib - impact.baseline_kib, kPeakGrowthLimitKib);
+  EXPECT_LE(impact.after_kib - impact.baseline_kib, kAfterGrowthLimitKib);
 }
 
 double Percentile99(std::vector<double> values) {

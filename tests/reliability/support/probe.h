@@ -5,10 +5,13 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "support/process.h"
 
 namespace stockfeed::testing {
 
@@ -54,6 +57,31 @@ class PeakRss {
   std::atomic<int64_t> peak_kib_{0};
   std::thread thread_;
 };
+
+// Gateway flags for a short feed log per shard, and the wait until it is
+// full at `rate` updates/s: the gateway's memory is then at its steady state,
+// so an RSS baseline taken afterwards means something.
+std::vector<std::string> SmallFeedLogArgs();
+void WaitForFullFeedLog(double rate);
+
+// What an adversary cost the rest of a gateway: a well-behaved client's p99
+// on a quiet gateway and while the adversary runs, and the gateway's RSS
+// before, at its peak during, and after it.
+struct Impact {
+  LatencyProbe::Result quiet, abused;
+  int64_t baseline_kib = 0, peak_kib = 0, after_kib = 0;
+};
+// Connects a probe to `probe_target` on the gateway's `port`, measures a
+// quiet window, runs `adversary` (given a stop flag) on its own thread for
+// one window, waits for the gateway's memory to come back, and measures a
+// second quiet window; the worse quiet one is the reference (the shared
+// machine's own load drifts).
+Impact MeasureImpact(ChildProcess& gateway, int port, const std::string& probe_target,
+                     const std::function<void(const std::atomic<bool>& stop)>& adversary);
+// The bounds: the gateway is up, the probe kept getting prices, its
+// p99 within 2x of the quiet run, RSS peak and after within bounds of the
+// baseline (the constants in probe.cc).
+void ExpectContained(ChildProcess& gateway, const Impact& impact);
 
 // The 99th percentile of `values` (nearest rank); 0 when empty.
 double Percentile99(std::vector<double> values);
