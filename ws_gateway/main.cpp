@@ -15,6 +15,7 @@
 #include "stockfeed/common/grpc_logging.h"
 #include "stockfeed/common/logging.h"
 #include "stockfeed/common/open_file_limit.h"
+#include "spdlog/spdlog.h"
 
 namespace gw = stockfeed::ws_gateway;
 
@@ -141,6 +142,9 @@ int main(int argc, char** argv) {
   const uint64_t open_file_limit = stockfeed::RaiseOpenFileLimit();
   config.max_connections = absl::GetFlag(FLAGS_max_connections);
   if (config.max_connections == 0) config.max_connections = gw::DefaultMaxConnections(open_file_limit);
+  if (const std::string warning = gw::OpenFileLimitWarning(config.max_connections, open_file_limit); !warning.empty()) {
+    spdlog::warn("{}", warning);
+  }
   config.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   config.max_symbols_per_connection = absl::GetFlag(FLAGS_max_symbols);
   config.history_depth = absl::GetFlag(FLAGS_history_depth);

@@ -19,6 +19,14 @@ size_t DefaultMaxConnections(uint64_t open_file_limit) {
   return static_cast<size_t>(std::min<uint64_t>(open_file_limit - kReservedDescriptors, 1'000'000));
 }
 
+std::string OpenFileLimitWarning(size_t max_connections, uint64_t open_file_limit) {
+  if (max_connections <= DefaultMaxConnections(open_file_limit)) return "";
+  return absl::StrCat("--max_connections=", max_connections, " is more than the open-file limit of ",
+                      open_file_limit, " leaves for clients (", DefaultMaxConnections(open_file_limit),
+                      "); raise the limit (ulimit -n, LimitNOFILE) or lower --max_connections: past it, "
+                      "connections are answered 503 and the upstream may not reconnect");
+}
+
 absl::Status Validate(const GatewayConfig& config) {
   if (config.web_root.empty()) return absl::InvalidArgumentError("--web_root is empty");
   if (config.threads < 1 || config.threads > 64) return OutOfRange("threads", config.threads, 1, 64);

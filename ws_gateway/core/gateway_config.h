@@ -103,6 +103,11 @@ inline constexpr size_t kReservedDescriptors = 64;
 // --max_connections when not given: what the open-file limit leaves after
 // the reserved descriptors.
 size_t DefaultMaxConnections(uint64_t open_file_limit);
+// Empty, or a warning that `max_connections` asks for more sockets than
+// `open_file_limit` leaves after the reserved descriptors (connections past
+// the limit then get 503 from the listener's spare descriptor, and the
+// upstream may find no descriptor to reconnect with).
+std::string OpenFileLimitWarning(size_t max_connections, uint64_t open_file_limit);
 
 // Rejects settings that cannot work, naming the flag.
 absl::Status Validate(const GatewayConfig& config);

@@ -33,7 +33,7 @@ GatewayMetrics::GatewayMetrics()
           {"reason",
            {"connection_limit", "address_limit", "connection_rate", "bad_request", "header_too_large",
             "request_line_too_long", "too_many_headers", "bad_host", "bad_websocket_key", "origin_not_allowed",
-            "not_found", "shutting_down", "handshake_failed", "other"}})),
+            "not_found", "shutting_down", "handshake_failed", "descriptor_limit", "other"}})),
       closed(registry_.AddLabeledCounter(
           "ws_gateway_connections_closed_total", "WebSocket connections ended, by reason.",
           {"reason",

@@ -1,6 +1,8 @@
 #include "listener.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/post.hpp>
 
@@ -16,7 +18,37 @@
 namespace stockfeed::ws_gateway {
 
 Listener::Listener(std::vector<Shard*> shards, TlsFront* tls)
-    : shards_(std::move(shards)), tls_(tls), acceptor_(shards_.front()->io()), retry_timer_(shards_.front()->io()) {}
+    : shards_(std::move(shards)),
+      tls_(tls),
+      acceptor_(shards_.front()->io()),
+      retry_timer_(shards_.front()->io()),
+      spare_fd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
+
+Listener::~Listener() {
+  if (spare_fd_ >= 0) ::close(spare_fd_);
+}
+
+namespace {
+
+// Answers a refused connection at once, without reading or waiting: a short
+// response fits the empty send buffer of a new socket, and a refused socket
+// must not cost a descriptor for longer than this. Whatever the client
+// already sent is drained first, so the caller's close is a FIN, not a reset
+// that could discard the answer. `fd` is non-blocking.
+void SendRefusal(int fd, int status, const char* code, const char* reason) {
+  const std::string body = EncodeError(code, reason) + "\n";
+  const std::string message =
+      absl::StrCat("HTTP/1.1 ", status, status == 429 ? " Too Many Requests" : " Service Unavailable",
+                   "\r\nServer: stockfeed-ws-gateway\r\nContent-Type: application/json\r\nRetry-After: 1"
+                   "\r\nConnection: close\r\nContent-Length: ",
+                   body.size(), "\r\n\r\n", body);
+  ::send(fd, message.data(), message.size(), MSG_NOSIGNAL);
+  char drain[4096];
+  while (::recv(fd, drain, sizeof drain, MSG_DONTWAIT) > 0) {
+  }
+}
+
+}  // namespace
 
 absl::Status Listener::Listen(const HostPort& address) {
   error_code ec;
@@ -48,10 +80,16 @@ void Listener::Stop() {
 }
 
 void Listener::Accept() {
+  if (spare_fd_ < 0) spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);  // lost to a race last time
   Shard& shard = *shards_[next_shard_];
   next_shard_ = (next_shard_ + 1) % shards_.size();
   acceptor_.async_accept(shard.io(), [this, &shard](const error_code& ec, tcp::socket socket) {
     if (ec == boost::asio::error::operation_aborted || !acceptor_.is_open()) return;
+    if ((ec == boost::asio::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system) &&
+        RefuseWithSpareDescriptor()) {
+      Accept();
+      return;
+    }
     if (ec) {
       // Out of file descriptors or similar: pause instead of spinning.
       spdlog::warn("accept failed: {}; retrying in 100 ms", ec.message());
@@ -117,26 +155,35 @@ bool Listener::Admit(tcp::socket& socket, ConnectionGate::Slot& slot) {
     socket.close(ec);
     return false;
   }
-  // Answer without reading or waiting: a short response fits the empty send
-  // buffer of a new socket, and a refused socket must not cost a descriptor
-  // for longer than this. Whatever the client already sent is drained first,
-  // so the close is a FIN, not a reset that could discard the answer.
-  const std::string body =
-      EncodeError(status == 429 ? "too_many_connections_from_address" : "too_many_connections", ReasonFor(verdict)) +
-      "\n";
-  const std::string message =
-      absl::StrCat("HTTP/1.1 ", status, status == 429 ? " Too Many Requests" : " Service Unavailable",
-                   "\r\nServer: stockfeed-ws-gateway\r\nContent-Type: application/json\r\nRetry-After: 1"
-                   "\r\nConnection: close\r\nContent-Length: ",
-                   body.size(), "\r\n\r\n", body);
   socket.non_blocking(true, ec);
-  ::send(socket.native_handle(), message.data(), message.size(), MSG_NOSIGNAL);
-  char drain[4096];
-  while (::recv(socket.native_handle(), drain, sizeof drain, MSG_DONTWAIT) > 0) {
-  }
+  SendRefusal(socket.native_handle(), status,
+              status == 429 ? "too_many_connections_from_address" : "too_many_connections", ReasonFor(verdict));
   socket.shutdown(tcp::socket::shutdown_both, ec);
   socket.close(ec);
   return false;
+}
+
+bool Listener::RefuseWithSpareDescriptor() {
+  if (spare_fd_ < 0) return false;
+  ::close(spare_fd_);
+  const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (fd >= 0) {
+    shards_.front()->events().rejected.For("descriptor_limit").Add();
+    // A TLS client cannot read a plain answer before its handshake: just close.
+    if (tls_ == nullptr) SendRefusal(fd, 503, "too_many_connections", "the gateway is out of file descriptors");
+    ::shutdown(fd, SHUT_RDWR);
+    ::close(fd);
+  }
+  spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  FrontDoor& door = shards_.front()->front_door();
+  uint64_t suppressed = 0;
+  if (door.refusals_log.ShouldLog("", "out of file descriptors", absl::Now(), suppressed)) {
+    spdlog::warn("refusing connection: status=503 reason=out of file descriptors open={} suppressed_since_last={}; "
+                 "raise the open-file limit or lower --max_connections",
+                 door.gate.open(), suppressed);
+  }
+  return true;
 }
 
 }  // namespace stockfeed::ws_gateway

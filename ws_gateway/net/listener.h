@@ -22,6 +22,9 @@ class TlsFront;
 class Listener {
  public:
   explicit Listener(std::vector<Shard*> shards, TlsFront* tls = nullptr);
+  ~Listener();
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
 
   absl::Status Listen(const HostPort& address);
   int port() const { return port_; }
@@ -34,6 +37,11 @@ class Listener {
   // The ConnectionGate's verdict on a new socket; a refused one is answered
   // (503 or 429) and closed here.
   bool Admit(tcp::socket& socket, ConnectionGate::Slot& slot);
+  // Out of descriptors (accept failed with EMFILE/ENFILE, e.g. with
+  // --max_connections above the open-file limit): the spare descriptor is
+  // let go for a moment so the waiting connection can be accepted, answered
+  // 503 and closed instead of hanging in the backlog. False if it could not.
+  bool RefuseWithSpareDescriptor();
 
   std::vector<Shard*> shards_;
   TlsFront* tls_;
@@ -41,6 +49,7 @@ class Listener {
   boost::asio::steady_timer retry_timer_;
   size_t next_shard_ = 0;
   int port_ = 0;
+  int spare_fd_ = -1;  // /dev/null, kept open only to be given up in RefuseWithSpareDescriptor
 };
 
 }  // namespace stockfeed::ws_gateway

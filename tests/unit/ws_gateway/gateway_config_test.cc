@@ -155,5 +155,14 @@ TEST(DefaultMaxConnectionsTest, LeavesReservedDescriptorsOutOfTheOpenFileLimit) 
   EXPECT_EQ(DefaultMaxConnections(100), kReservedDescriptors);
 }
 
+TEST(OpenFileLimitWarningTest, NamesTheFlagAndTheLimitOnlyWhenTheConnectionsDoNotFit) {
+  EXPECT_EQ(OpenFileLimitWarning(1024 - kReservedDescriptors, 1024), "");
+  EXPECT_EQ(OpenFileLimitWarning(10, 128), "");
+  const std::string warning = OpenFileLimitWarning(1024 - kReservedDescriptors + 1, 1024);
+  EXPECT_NE(warning.find("--max_connections=961"), std::string::npos) << warning;
+  EXPECT_NE(warning.find("open-file limit of 1024"), std::string::npos) << warning;
+  EXPECT_NE(OpenFileLimitWarning(1000, 128), "");
+}
+
 }  // namespace
 }  // namespace stockfeed::ws_gateway
