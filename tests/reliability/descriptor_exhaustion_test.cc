@@ -7,6 +7,7 @@
 // slowloris: tests/security/front_door_test.cc.)
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <memory>
 #include <string>
@@ -33,16 +34,16 @@ constexpr int kBurst = 3 * kOpenFileLimit;
 
 class LowLimitGateway {
  public:
-  LowLimitGateway() : dir_(TestOutputDir()), service_port_(FreePort()), gateway_port_(FreePort()) {
+  explicit LowLimitGateway(const std::vector<std::string>& extra_gateway_args = {})
+      : dir_(TestOutputDir()), service_port_(FreePort()), gateway_port_(FreePort()) {
     StartService();
     const std::string limit = std::to_string(kOpenFileLimit);
-    gateway_ = std::make_unique<ChildProcess>(
-        "/usr/bin/prlimit",
-        std::vector<std::string>{"--nofile=" + limit + ":" + limit, Binaries::Gateway(),
-                                 "--listen=127.0.0.1:" + std::to_string(gateway_port_),
-                                 "--upstream=127.0.0.1:" + std::to_string(service_port_),
-                                 "--web_root=" + Binaries::WebRoot()},
-        dir_ + "/ws_gateway.log");
+    std::vector<std::string> args{"--nofile=" + limit + ":" + limit, Binaries::Gateway(),
+                                  "--listen=127.0.0.1:" + std::to_string(gateway_port_),
+                                  "--upstream=127.0.0.1:" + std::to_string(service_port_),
+                                  "--web_root=" + Binaries::WebRoot()};
+    args.insert(args.end(), extra_gateway_args.begin(), extra_gateway_args.end());
+    gateway_ = std::make_unique<ChildProcess>("/usr/bin/prlimit", std::move(args), dir_ + "/ws_gateway.log");
   }
   void StartService() {
     service_ = std::make_unique<ChildProcess>(
@@ -125,6 +126,65 @@ TEST(DescriptorExhaustionTest, ABurstPastALowOpenFileLimitIsAnswered503AndTheUps
            StatusOf(connection.ReadAll(seconds(5), /*stop_at_head_end=*/true)) == 101;
   }, seconds(10)));
   EXPECT_EQ(HttpGet(port, "/healthz").status, 200);
+  EXPECT_TRUE(system.gateway().running());
+}
+
+// --max_connections set far above what the open-file limit allows: the
+// connection gate lets the burst in until accept itself fails for want of a
+// descriptor. Those connections are still answered 503 (the listener gives
+// up a spare descriptor to accept and refuse them) instead of waiting in the
+// backlog; the gateway warns at start that the two do not fit.
+TEST(DescriptorExhaustionTest, MaxConnectionsAboveTheOpenFileLimitIsWarnedOfAndAnswered503) {
+  if (::access("/usr/bin/prlimit", X_OK) != 0) GTEST_SKIP() << "prlimit (util-linux) is missing";
+  LowLimitGateway system({"--max_connections=1000"});
+  const int port = system.port();
+  ASSERT_TRUE(WaitForPort(port, seconds(10))) << system.gateway().Log();
+  ASSERT_TRUE(Eventually([&] { return HttpGet(port, "/readyz").status == 200; }, seconds(20)))
+      << system.gateway().Log();
+  EXPECT_NE(system.gateway().Log().find("--max_connections=1000 is more than the open-file limit of " +
+                                        std::to_string(kOpenFileLimit)),
+            std::string::npos)
+      << system.gateway().Log();
+
+  WsClient client(port, "/ws?protocol=v1");
+  ASSERT_TRUE(client.ReadUntilType("price", seconds(10)));
+
+  std::vector<std::unique_ptr<RawConnection>> burst;
+  for (int i = 0; i < kBurst; ++i) burst.push_back(std::make_unique<RawConnection>(port));
+  for (auto& connection : burst) connection->Send(UpgradeRequest(port, "/ws"));
+  // One deadline for the whole burst: a connection left in the backlog
+  // costs the test nothing more than that.
+  const auto deadline = std::chrono::steady_clock::now() + seconds(15);
+  int upgraded = 0, refused = 0, hanging = 0;
+  for (auto& connection : burst) {
+    const auto left = std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(
+                                                    deadline - std::chrono::steady_clock::now()));
+    const std::string response = connection->ReadAll(left, /*stop_at_head_end=*/true);
+    const int status = StatusOf(response);
+    if (status == 101) {
+      ++upgraded;
+    } else if (status == 503 || (status == 0 && connection->ClosedWithin(milliseconds(100)))) {
+      ++refused;
+    } else {
+      ++hanging;
+    }
+  }
+  std::cout << kBurst << " connections, --max_connections=1000, open-file limit " << kOpenFileLimit << ": "
+            << upgraded << " upgraded, " << refused << " refused, " << hanging << " left hanging\n";
+  EXPECT_EQ(hanging, 0) << "connections waited in the backlog for a descriptor";
+  EXPECT_GT(upgraded, 0);
+  EXPECT_LT(upgraded, kOpenFileLimit) << "more sockets than descriptors?";
+  EXPECT_TRUE(Eventually([&] { return system.gateway().Log().find("out of file descriptors") != std::string::npos; },
+                         seconds(5)))
+      << system.gateway().Log();
+  EXPECT_TRUE(client.ReadUntilType("price", seconds(5))) << "a connected client stopped getting prices";
+
+  burst.clear();
+  EXPECT_TRUE(Eventually([&] {
+    RawConnection connection(port);
+    return connection.Send(UpgradeRequest(port, "/ws")) &&
+           StatusOf(connection.ReadAll(seconds(5), /*stop_at_head_end=*/true)) == 101;
+  }, seconds(10)));
   EXPECT_TRUE(system.gateway().running());
 }
 
