@@ -42,6 +42,10 @@ class PriceHub {
   // At most how many updates a reader at `position` has not read yet (those
   // its filter skips count too); after an epoch change, "all" (UINT64_MAX).
   static uint64_t UnreadAfter(const FeedPosition& position, Newest newest);
+  // Whether `a` was published after `b` (epochs only ever advance).
+  static bool IsNewer(Newest a, Newest b) {
+    return a.generation != b.generation ? a.generation > b.generation : a.sequence > b.sequence;
+  }
 
   // Woken after every Publish and epoch change with the newest update.
   // Called without the hub's data lock held, from the publishing thread;

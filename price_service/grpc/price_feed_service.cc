@@ -212,15 +212,16 @@ class PriceFeedService::FeedReactor : public grpc::ServerWriteReactor<grpc::Byte
   };
 
   // Starts the next write unless one is in flight or it waits for a tick.
-  // `newest`: what the hub last said it holds, if this wake-up says. The
-  // reactor's lock is not held across StartWrite, which may run reactions
-  // inline.
+  // `newest`: what the hub held when this wake-up was sent, if it says;
+  // wake-ups from different threads can arrive out of order, so the newest
+  // stays the newest. The reactor's lock is not held across StartWrite,
+  // which may run reactions inline.
   void WriteNext(std::optional<PriceHub::Newest> newest, Wake wake) {
     grpc::WriteOptions options;
     StreamWrite next = StreamWrite::kNothing;
     {
       absl::MutexLock lock(&mu_);
-      if (newest) newest_ = *newest;
+      if (newest && PriceHub::IsNewer(*newest, newest_)) newest_ = *newest;
       if (write_in_flight_ || finished_ || cancelled_) return;
       // The snapshot goes out at once, like a full batch.
       const uint64_t unread =

@@ -427,6 +427,15 @@ TEST_F(PriceHubTest, ListenersAreToldTheNewestUpdateAndReadersHowManyTheyHaveNot
   hub_.RemoveListener(&listener);
 }
 
+TEST(PriceHubNewestTest, ALaterEpochIsNewerWhateverItsSequence) {
+  const PriceHub::Newest old_epoch{.generation = 1, .sequence = 50'000};
+  const PriceHub::Newest new_epoch{.generation = 2, .sequence = 3};
+  EXPECT_TRUE(PriceHub::IsNewer(new_epoch, old_epoch));
+  EXPECT_FALSE(PriceHub::IsNewer(old_epoch, new_epoch));
+  EXPECT_TRUE(PriceHub::IsNewer({.generation = 2, .sequence = 4}, new_epoch));
+  EXPECT_FALSE(PriceHub::IsNewer(new_epoch, new_epoch));
+}
+
 // The encoded read is the plain read in wire form: the same updates, kinds
 // and dropped_before, bytes equal to encoding them, and the same position
 // afterwards; a batch of them parses as one PriceUpdateBatch.
