@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "core/tsan_visible_lock.h"
+
 namespace stockfeed::price_service {
 
 PriceHub::PriceHub(size_t replay_capacity) : capacity_(std::max<size_t>(replay_capacity, 1)) {}
@@ -13,14 +15,14 @@ uint64_t PriceHub::UnreadAfter(const FeedPosition& position, Newest newest) {
 }
 
 void PriceHub::NotifyListeners(Newest newest) {
-  absl::MutexLock lock(&listeners_mu_);
+  VisibleLock lock(listeners_mu_);
   for (Listener* listener : listeners_) listener->OnPublished(newest);
 }
 
 void PriceHub::StartEpoch(std::string epoch) {
   Newest newest;
   {
-    absl::MutexLock lock(&mu_);
+    VisibleLock lock(mu_);
     if (epoch == epoch_) return;
     epoch_ = std::move(epoch);
     ++generation_;
@@ -42,7 +44,7 @@ void PriceHub::PublishHistory(std::vector<v1::PriceUpdate> updates) {
 void PriceHub::PublishAs(std::vector<v1::PriceUpdate> updates, v1::UpdateKind kind) {
   Newest newest;
   {
-    absl::MutexLock lock(&mu_);
+    VisibleLock lock(mu_);
     for (v1::PriceUpdate& update : updates) {
       if (update.sequence() <= last_sequence_) {
         ++stats_.duplicates_ignored;
@@ -67,7 +69,7 @@ void PriceHub::PublishAs(std::vector<v1::PriceUpdate> updates, v1::UpdateKind ki
 
 PriceHub::Subscription PriceHub::Subscribe(const v1::SubscribeRequest& request,
                                            const SymbolFilter& filter) const {
-  absl::ReaderMutexLock lock(&mu_);
+  VisibleReaderLock lock(mu_);
   Subscription result;
   result.position.generation = generation_;
   result.position.after_sequence = last_sequence_;
@@ -98,7 +100,7 @@ PriceHub::Subscription PriceHub::Subscribe(const v1::SubscribeRequest& request,
 template <typename Emit>
 size_t PriceHub::ForEachAfter(FeedPosition& position, const SymbolFilter& filter, size_t max_updates,
                               Emit emit) const {
-  absl::ReaderMutexLock lock(&mu_);
+  VisibleReaderLock lock(mu_);
   if (position.generation != generation_) {
     // A new epoch: everything held is new to this subscriber.
     position = FeedPosition{.generation = generation_};
@@ -165,12 +167,12 @@ std::vector<v1::PriceUpdate> PriceHub::LatestLocked(const SymbolFilter& filter,
 }
 
 std::vector<v1::PriceUpdate> PriceHub::Latest(const SymbolFilter& filter) const {
-  absl::ReaderMutexLock lock(&mu_);
+  VisibleReaderLock lock(mu_);
   return LatestLocked(filter, v1::UPDATE_KIND_SNAPSHOT);
 }
 
 std::vector<std::string> PriceHub::Symbols() const {
-  absl::ReaderMutexLock lock(&mu_);
+  VisibleReaderLock lock(mu_);
   std::vector<std::string> symbols;
   for (const auto& [key, update] : latest_) {
     if (symbols.empty() || symbols.back() != key.first) symbols.push_back(key.first);
@@ -179,39 +181,39 @@ std::vector<std::string> PriceHub::Symbols() const {
 }
 
 std::vector<std::string> PriceHub::Sources() const {
-  absl::ReaderMutexLock lock(&mu_);
+  VisibleReaderLock lock(mu_);
   std::set<std::string> sources;
   for (const auto& [key, update] : latest_) sources.insert(key.second);
   return {sources.begin(), sources.end()};
 }
 
 std::string PriceHub::epoch() const {
-  absl::ReaderMutexLock lock(&mu_);
+  VisibleReaderLock lock(mu_);
   return epoch_;
 }
 
 uint64_t PriceHub::last_sequence() const {
-  absl::ReaderMutexLock lock(&mu_);
+  VisibleReaderLock lock(mu_);
   return last_sequence_;
 }
 
 PriceHub::Newest PriceHub::newest() const {
-  absl::ReaderMutexLock lock(&mu_);
+  VisibleReaderLock lock(mu_);
   return NewestLocked();
 }
 
 PriceHub::Stats PriceHub::stats() const {
-  absl::ReaderMutexLock lock(&mu_);
+  VisibleReaderLock lock(mu_);
   return stats_;
 }
 
 void PriceHub::AddListener(Listener* listener) {
-  absl::MutexLock lock(&listeners_mu_);
+  VisibleLock lock(listeners_mu_);
   listeners_.push_back(listener);
 }
 
 void PriceHub::RemoveListener(Listener* listener) {
-  absl::MutexLock lock(&listeners_mu_);
+  VisibleLock lock(listeners_mu_);
   std::erase(listeners_, listener);
 }
 

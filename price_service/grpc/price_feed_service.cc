@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "core/service_config.h"
+#include "core/tsan_visible_lock.h"
 #include "core/update_batch.h"
 #include "core/write_pacing.h"
 #include "grpc/rpc_token_check.h"
@@ -131,7 +132,7 @@ class PriceFeedService::FeedReactor : public grpc::ServerWriteReactor<grpc::Byte
   void OnWriteDone(bool ok) override {
     bool finish = false;
     {
-      absl::MutexLock lock(&mu_);
+      VisibleLock lock(mu_);
       write_in_flight_ = false;
       finish = (!ok || cancelled_) && !finished_;
       finished_ = finished_ || finish;
@@ -146,7 +147,7 @@ class PriceFeedService::FeedReactor : public grpc::ServerWriteReactor<grpc::Byte
   void OnCancel() override {
     bool finish = false;
     {
-      absl::MutexLock lock(&mu_);
+      VisibleLock lock(mu_);
       cancelled_ = true;
       finish = !write_in_flight_ && !finished_;
       finished_ = finished_ || finish;
@@ -220,7 +221,7 @@ class PriceFeedService::FeedReactor : public grpc::ServerWriteReactor<grpc::Byte
     grpc::WriteOptions options;
     StreamWrite next = StreamWrite::kNothing;
     {
-      absl::MutexLock lock(&mu_);
+      VisibleLock lock(mu_);
       if (newest && PriceHub::IsNewer(*newest, newest_)) newest_ = *newest;
       if (write_in_flight_ || finished_ || cancelled_) return;
       // The snapshot goes out at once, like a full batch.

@@ -1,7 +1,5 @@
 #include "stream_pacer.h"
 
-#include <algorithm>
-
 #include "absl/time/clock.h"
 
 namespace stockfeed::price_service {
@@ -14,57 +12,58 @@ StreamPacer::StreamPacer(PriceHub& hub, absl::Duration interval, size_t full_bat
 StreamPacer::~StreamPacer() {
   hub_.RemoveListener(this);
   {
-    absl::MutexLock lock(&tick_mu_);
+    std::lock_guard lock(tick_mu_);
     stopping_ = true;
   }
+  tick_cv_.notify_one();
   thread_.join();
 }
 
 void StreamPacer::Add(Stream* stream) {
-  absl::MutexLock lock(&streams_mu_);
+  std::lock_guard lock(streams_mu_);
   streams_.push_back(stream);
 }
 
 void StreamPacer::Remove(Stream* stream) {
-  absl::MutexLock lock(&streams_mu_);
+  std::lock_guard lock(streams_mu_);
   std::erase(streams_, stream);
 }
 
 void StreamPacer::RequestTick() {
-  absl::MutexLock lock(&tick_mu_);
-  tick_requested_ = true;
+  {
+    std::lock_guard lock(tick_mu_);
+    tick_requested_ = true;
+  }
+  tick_cv_.notify_one();
 }
 
 void StreamPacer::OnPublished(PriceHub::Newest newest) {
-  absl::MutexLock lock(&tick_mu_);
-  newest_ = newest;
-  tick_requested_ = true;
+  {
+    std::lock_guard lock(tick_mu_);
+    newest_ = newest;
+    tick_requested_ = true;
+  }
+  tick_cv_.notify_one();
 }
 
 void StreamPacer::Run() {
+  std::unique_lock lock(tick_mu_);
   for (;;) {
-    PriceHub::Newest newest;
+    tick_cv_.wait(lock, [this] { return tick_requested_ || stopping_; });
+    // Until the tick is due; a full batch published meanwhile brings it forward.
+    const absl::Time due = clock_.NextTick(absl::Now(), newest_);
+    tick_cv_.wait_until(lock, absl::ToChronoTime(due),
+                        [this] { return stopping_ || clock_.FullBatchSinceTick(newest_); });
+    if (stopping_) return;
+    tick_requested_ = false;
+    const PriceHub::Newest newest = newest_;
+    clock_.Ticked(absl::Now(), newest);
+    lock.unlock();
     {
-      absl::MutexLock lock(&tick_mu_);
-      tick_mu_.Await(absl::Condition(
-          +[](StreamPacer* pacer) ABSL_EXCLUSIVE_LOCKS_REQUIRED(pacer->tick_mu_) {
-            return pacer->tick_requested_ || pacer->stopping_;
-          },
-          this));
-      // Until the tick is due; a full batch published meanwhile brings it forward.
-      tick_mu_.AwaitWithDeadline(absl::Condition(
-                                     +[](StreamPacer* pacer) ABSL_EXCLUSIVE_LOCKS_REQUIRED(pacer->tick_mu_) {
-                                       return pacer->stopping_ || pacer->clock_.FullBatchSinceTick(pacer->newest_);
-                                     },
-                                     this),
-                                 clock_.NextTick(absl::Now(), newest_));
-      if (stopping_) return;
-      tick_requested_ = false;
-      newest = newest_;
-      clock_.Ticked(absl::Now(), newest);
+      std::lock_guard streams(streams_mu_);
+      for (Stream* stream : streams_) stream->OnPacingTick(newest);
     }
-    absl::MutexLock lock(&streams_mu_);
-    for (Stream* stream : streams_) stream->OnPacingTick(newest);
+    lock.lock();
   }
 }
 

@@ -1,10 +1,10 @@
 #pragma once
 
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "core/price_hub.h"
 #include "core/write_pacing.h"
@@ -15,6 +15,9 @@ namespace stockfeed::price_service {
 // of them. A publish wakes only the pacer, not every stream; its thread then
 // ticks when the PacingClock says and lets each stream write what piled up.
 // With nothing published it sleeps.
+//
+// std::mutex rather than absl::Mutex: TSan sees a pthread mutex order the
+// source's thread and the pacer's (Debian's abseil is not instrumented).
 class StreamPacer final : private PriceHub::Listener {
  public:
   class Stream {
@@ -42,16 +45,17 @@ class StreamPacer final : private PriceHub::Listener {
   void Run();
 
   PriceHub& hub_;
-  absl::Mutex tick_mu_;
-  PacingClock clock_ ABSL_GUARDED_BY(tick_mu_);
-  PriceHub::Newest newest_ ABSL_GUARDED_BY(tick_mu_);
-  bool tick_requested_ ABSL_GUARDED_BY(tick_mu_) = false;
-  bool stopping_ ABSL_GUARDED_BY(tick_mu_) = false;
+  std::mutex tick_mu_;
+  std::condition_variable tick_cv_;
+  PacingClock clock_;             // guarded by tick_mu_
+  PriceHub::Newest newest_;       // guarded by tick_mu_
+  bool tick_requested_ = false;   // guarded by tick_mu_
+  bool stopping_ = false;         // guarded by tick_mu_
   // Held while ticking, so Remove waits for a running tick. Taken before
   // tick_mu_ when both are held (a stream may request a tick from its tick).
-  absl::Mutex streams_mu_ ABSL_ACQUIRED_BEFORE(tick_mu_);
-  std::vector<Stream*> streams_ ABSL_GUARDED_BY(streams_mu_);
-  std::thread thread_;  // last: started once everything above exists
+  std::mutex streams_mu_;
+  std::vector<Stream*> streams_;  // guarded by streams_mu_
+  std::thread thread_;            // last: started once everything above exists
 };
 
 }  // namespace stockfeed::price_service
