@@ -39,7 +39,9 @@ using boost::system::error_code;
 //    pre-encoded bytes: no per-client copy;
 //  - Beast's own writes (handshake response, pong, close) arrive through
 //    async_write_some, are copied (they are tiny and rare) and keep their order.
-// Reads pass through frame by frame (never past the end of the client's
+// Beast's stream stays only for clients that negotiated permessage-deflate
+// (the others' frames are read by core/client_frame_reader.h); for those,
+// reads pass through frame by frame (never past the end of the client's
 // current frame), so Beast still parses frames and answers pings, and between
 // messages nothing is left in Beast's buffer (see Session::Read).
 class FrameSocket {

@@ -1,5 +1,10 @@
 #include "session.h"
 
+#include <sys/socket.h>
+
+#include <array>
+#include <cerrno>
+#include <optional>
 #include <variant>
 
 #include <boost/beast/websocket/rfc6455.hpp>
@@ -52,7 +57,9 @@ Session::Session(Shard& shard, tcp::socket socket, ConnectionGate::Slot slot, Co
                  std::string peer, SessionAuth auth)
     : shard_(shard),
       connection_slot_(std::move(slot)),
-      ws_(std::move(socket)),
+      socket_(std::move(socket)),
+      ws_(std::make_unique<websocket::stream<FrameSocket&>>(socket_)),
+      reader_(shard.config().max_message_bytes),
       peer_(std::move(peer)),
       params_(std::move(params)),
       auth_(std::move(auth)),
@@ -76,8 +83,12 @@ void Session::Start(boost::beast::http::request<boost::beast::http::string_body>
   const GatewayConfig& config = shard_.config();
   // Without pacing, a finished write takes what arrived meanwhile right away;
   // with it, the shard's next pass does, together with what arrives until then.
-  ws_.next_layer().CountWritesIn(&shard_.metrics());
-  ws_.next_layer().Bind(weak_from_this(), [this] {
+  socket_.CountWritesIn(&shard_.metrics());
+  socket_.Bind(weak_from_this(), [this] {
+    if (shutdown_due_) {
+      ShutdownWhenWritten();
+      return;
+    }
     if (shard_.config().fanout_interval == absl::ZeroDuration()) {
       Pump();
     } else if (cursor_ != shard_.log().head()) {
@@ -91,8 +102,8 @@ void Session::Start(boost::beast::http::request<boost::beast::http::string_body>
   timeouts.handshake_timeout = ToChrono(config.handshake_timeout);
   timeouts.idle_timeout = websocket::stream_base::none();
   timeouts.keep_alive_pings = false;
-  ws_.set_option(timeouts);
-  ws_.control_callback([this](websocket::frame_type kind, boost::beast::string_view) { OnControlFrame(kind); });
+  ws_->set_option(timeouts);
+  ws_->control_callback([this](websocket::frame_type kind, boost::beast::string_view) { OnControlFrame(kind); });
   if (config.permessage_deflate) {
     // No context takeover and the smallest window: each price is compressed
     // once for everybody (core/deflate.h).
@@ -100,7 +111,7 @@ void Session::Start(boost::beast::http::request<boost::beast::http::string_body>
     deflate.server_enable = true;
     deflate.server_no_context_takeover = true;
     deflate.server_max_window_bits = kDeflateWindowBits;
-    ws_.set_option(deflate);
+    ws_->set_option(deflate);
   }
   // A browser that sends its token as a subprotocol ("bearer.<token>") must
   // get one of its offered protocols back: "stockfeed", never the token.
@@ -110,7 +121,7 @@ void Session::Start(boost::beast::http::request<boost::beast::http::string_body>
       absl::c_any_of(absl::StrSplit(absl::string_view(protocols->value().data(), protocols->value().size()), ','),
                      [](absl::string_view entry) { return absl::StripAsciiWhitespace(entry) == "stockfeed"; });
   // Beast has negotiated the extensions when it calls the decorator.
-  ws_.set_option(websocket::stream_base::decorator([this, offered_stockfeed](websocket::response_type& response) {
+  ws_->set_option(websocket::stream_base::decorator([this, offered_stockfeed](websocket::response_type& response) {
     response.set(boost::beast::http::field::server, "stockfeed-ws-gateway");
     if (offered_stockfeed) response.set(boost::beast::http::field::sec_websocket_protocol, "stockfeed");
     const auto extensions = response.find(boost::beast::http::field::sec_websocket_extensions);
@@ -118,8 +129,8 @@ void Session::Start(boost::beast::http::request<boost::beast::http::string_body>
                absl::StrContains(absl::string_view(extensions->value().data(), extensions->value().size()),
                                  "permessage-deflate");
   }));
-  ws_.read_message_max(config.max_message_bytes);
-  ws_.async_accept(request, [self = shared_from_this()](const error_code& ec) { self->OnAccept(ec); });
+  ws_->read_message_max(config.max_message_bytes);
+  ws_->async_accept(request, [self = shared_from_this()](const error_code& ec) { self->OnAccept(ec); });
 }
 
 void Session::OnAccept(const error_code& ec) {
@@ -139,6 +150,11 @@ void Session::OnAccept(const error_code& ec) {
   SendInitial();
   SendForbidden(auth_.refused_symbols);
   auth_.refused_symbols.clear();
+  if (!deflate_) {
+    // From here on our reader takes the client's frames: Beast's stream goes
+    // (once its accept operation has finished with it).
+    net::post(socket_.get_executor(), [self = shared_from_this()] { self->ws_.reset(); });
+  }
   Read();
   Pump();
 }
@@ -241,9 +257,9 @@ void Session::SendPrices(const std::vector<FramePtr>& prices) {
       RefuseReply("snapshot");
       return;
     }
-    for (const FramePtr& frame : prices) ws_.next_layer().Queue(frame, WireOf(*frame));
+    for (const FramePtr& frame : prices) socket_.Queue(frame, WireOf(*frame));
     shard_.CountSent(prices.size());
-    ws_.next_layer().Flush();
+    socket_.Flush();
     return;
   }
   std::vector<absl::string_view> payloads;
@@ -260,7 +276,7 @@ void Session::SendPrices(const std::vector<FramePtr>& prices) {
 
 void Session::Send(std::string message) {
   if (!open_ || closing_) return;
-  FrameSocket& socket = ws_.next_layer();
+  FrameSocket& socket = socket_;
   if (socket.queued_chunks() > kMaxQueuedChunks ||
       socket.pending_bytes() + message.size() > shard_.config().max_client_queue_bytes) {
     ++shard_.counters().budget_disconnects;
@@ -278,13 +294,13 @@ void Session::Send(std::string message) {
 
 void Session::SendStatus(const FramePtr& status) {
   if (!params_.rich || !open_ || closing_) return;
-  ws_.next_layer().Queue(status, status->wire());
+  socket_.Queue(status, status->wire());
   shard_.CountSent(1);
-  ws_.next_layer().Flush();
+  socket_.Flush();
 }
 
 void Session::Pump() {
-  FrameSocket& socket = ws_.next_layer();
+  FrameSocket& socket = socket_;
   // Flush() usually writes at once and leaves the socket idle, so a client
   // with a backlog takes a few writes in a row; past that, the next pass
   // serves the rest, so one long backlog cannot hold up the shard.
@@ -316,7 +332,7 @@ void Session::Pump() {
 
 size_t Session::QueueBacklog() {
   const FeedLog& log = shard_.log();
-  FrameSocket& socket = ws_.next_layer();
+  FrameSocket& socket = socket_;
   const size_t room = kMaxChunksPerWrite > socket.queued_chunks()
                           ? kMaxChunksPerWrite - socket.queued_chunks()
                           : 1;
@@ -378,7 +394,7 @@ void Session::Conflate(bool announce) {
     spdlog::debug("conflating slow client: peer={} skipped={} sent={}", peer_, skipped, latest.size());
     if (params_.rich) Send(EncodeConflated(skipped));
   }
-  FrameSocket& socket = ws_.next_layer();
+  FrameSocket& socket = socket_;
   for (const FramePtr& frame : latest) socket.Queue(frame, WireOf(*frame));
   shard_.CountSent(latest.size());
 }
@@ -390,23 +406,24 @@ void Session::AnnounceEpochIfDue() {
 }
 
 void Session::Read() {
-  FrameSocket& socket = ws_.next_layer();
-  if (!socket.at_frame_boundary()) {
+  if (deflate_ && !socket_.at_frame_boundary()) {
     ReadMessage();
     return;
   }
-  // Between messages Beast holds none of the client's bytes, so an idle
-  // client costs a one-byte peek only: no Beast read and no read buffer
-  // until it sends something. (A peek, not async_wait: Asio tries a receive
-  // at once, so bytes or an EOF already there are seen without waiting for
-  // another readiness event.) Pongs, the answer to our keep-alive pings,
-  // are taken here, so answering them does not leave a read behind either.
+  // An idle client costs a one-byte peek only: no read buffer until it
+  // sends something. (A peek, not async_wait: Asio tries a receive at once,
+  // so bytes or an EOF already there are seen without waiting for another
+  // readiness event.) For a compressing client Beast holds none of its bytes
+  // between messages, and pongs, the answer to our keep-alive pings, are
+  // taken here, so answering them does not leave a Beast read behind either.
   thread_local char peeked;
-  socket.next_layer().async_receive(net::buffer(&peeked, 1), tcp::socket::message_peek,
-                                    [self = shared_from_this()](const error_code& ec, std::size_t) {
+  socket_.next_layer().async_receive(net::buffer(&peeked, 1), tcp::socket::message_peek,
+                                     [self = shared_from_this()](const error_code& ec, std::size_t) {
     if (ec) {
       self->OnRead(ec, 0);
-    } else if (!self->closing_ && self->ws_.next_layer().TakePong()) {
+    } else if (!self->deflate_) {
+      self->ReadFrames();
+    } else if (!self->closing_ && self->socket_.TakePong()) {
       self->OnControlFrame(websocket::frame_type::pong);
       self->Read();
     } else {
@@ -416,7 +433,7 @@ void Session::Read() {
 }
 
 void Session::ReadMessage() {
-  ws_.async_read(read_buffer_, [self = shared_from_this()](const error_code& ec, std::size_t bytes) {
+  ws_->async_read(read_buffer_, [self = shared_from_this()](const error_code& ec, std::size_t bytes) {
     self->OnRead(ec, bytes);
   });
 }
@@ -433,7 +450,7 @@ void Session::OnRead(const error_code& ec, std::size_t bytes) {
     return;  // the last reference goes with this handler
   }
   HeardFromClient();
-  if (!ws_.got_text()) {
+  if (!ws_->got_text()) {
     read_buffer_.consume(bytes);
     Close(websocket::close_code::unknown_data, "binary frames are not supported; send JSON text");
     return;
@@ -443,6 +460,110 @@ void Session::OnRead(const error_code& ec, std::size_t bytes) {
   read_buffer_.consume(bytes);
   read_buffer_.shrink_to_fit();  // empty: nothing held while the client is quiet
   Read();
+}
+
+void Session::ReadFrames() {
+  // One read per wake-up, into the io thread's buffer: a client sending
+  // without pause cannot hold up the shard, and none holds a read buffer.
+  thread_local std::array<char, 16 << 10> buffer;
+  ssize_t received;
+  do {
+    received = ::recv(socket_.next_layer().native_handle(), buffer.data(), buffer.size(), MSG_DONTWAIT);
+  } while (received < 0 && errno == EINTR);
+  if (received < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    Read();
+    return;
+  }
+  if (received <= 0) {
+    OnRead(received == 0 ? error_code(net::error::eof) : error_code(errno, boost::system::system_category()), 0);
+    return;
+  }
+  absl::string_view input(buffer.data(), static_cast<size_t>(received));
+  while (open_) {
+    const std::optional<ClientFrameReader::Event> event = reader_.Next(input);
+    if (!event) break;
+    OnClientFrame(*event);
+  }
+  if (open_) Read();
+}
+
+void Session::OnClientFrame(const ClientFrameReader::Event& event) {
+  using Kind = ClientFrameReader::Event::Kind;
+  switch (event.kind) {
+    case Kind::kText:
+      if (closing_) return;  // our close frame is out: nothing more is answered
+      HeardFromClient();
+      HandleText(event.payload);
+      return;
+    case Kind::kBinary:
+      if (closing_) return;
+      HeardFromClient();
+      Close(websocket::close_code::unknown_data, "binary frames are not supported; send JSON text");
+      return;
+    case Kind::kPing:
+      OnControlFrame(websocket::frame_type::ping);
+      if (open_ && !closing_) {
+        // The pong carries the ping's payload (RFC 6455 §5.5.3).
+        char pong[2 + 125];
+        pong[0] = '\x8a';
+        pong[1] = static_cast<char>(event.payload.size());
+        event.payload.copy(pong + 2, event.payload.size());
+        socket_.QueueCopy(absl::string_view(pong, 2 + event.payload.size()));
+        socket_.Flush();
+      }
+      return;
+    case Kind::kPong:
+      OnControlFrame(websocket::frame_type::pong);
+      return;
+    case Kind::kClose:
+      OnControlFrame(websocket::frame_type::close);
+      if (!closing_) {
+        // The client began the close handshake: echo its code, as Beast does.
+        SetEndReason("client");
+        closing_ = true;
+        close_started_ = std::chrono::steady_clock::now();
+        QueueCloseFrame(event.close_code, "");
+      }
+      ShutdownWhenWritten();
+      return;
+    case Kind::kFail:
+      spdlog::info("client read failed: peer={} error={}", peer_, event.payload);
+      if (event.close_code == kCloseMessageTooBig) {
+        SetEndReason("message_too_big");
+        shard_.events().close_codes.For("1009").Add();
+      }
+      if (!closing_) {
+        closing_ = true;
+        close_started_ = std::chrono::steady_clock::now();
+        QueueCloseFrame(event.close_code, "");
+      }
+      ShutdownWhenWritten();
+      return;
+  }
+}
+
+void Session::QueueCloseFrame(uint16_t code, absl::string_view reason) {
+  // A control frame's payload is at most 125 bytes: the code and 123 of reason.
+  reason = reason.substr(0, 123);
+  char frame[2 + 125];
+  frame[0] = '\x88';
+  frame[1] = static_cast<char>(2 + reason.size());
+  frame[2] = static_cast<char>(code >> 8);
+  frame[3] = static_cast<char>(code & 0xff);
+  reason.copy(frame + 4, reason.size());
+  socket_.QueueCopy(absl::string_view(frame, 4 + reason.size()));
+  socket_.Flush();
+}
+
+void Session::ShutdownWhenWritten() {
+  socket_.Flush();
+  if (socket_.pending_bytes() > 0 && !socket_.error()) {
+    shutdown_due_ = true;  // the socket's on_idle calls again
+    return;
+  }
+  shutdown_due_ = false;
+  error_code ignored;
+  socket_.next_layer().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 void Session::HandleText(absl::string_view text) {
@@ -537,8 +658,12 @@ void Session::Close(websocket::close_code code, std::string reason) {
     default: SetEndReason("other"); break;
   }
   shard_.events().close_codes.For(std::to_string(static_cast<int>(code))).Add();
-  ws_.async_close(websocket::close_reason(code, reason),
-                  [self = shared_from_this()](const error_code&) {});
+  if (!deflate_) {
+    // The client's close frame, read by ReadFrames, completes the handshake.
+    QueueCloseFrame(static_cast<uint16_t>(code), reason);
+    return;
+  }
+  ws_->async_close(websocket::close_reason(code, reason), [self = shared_from_this()](const error_code&) {});
 }
 
 void Session::OnControlFrame(websocket::frame_type kind) {
@@ -556,7 +681,7 @@ void Session::OnControlFrame(websocket::frame_type kind) {
   // (and silently discarding) a ping flood, which no browser sends: stop
   // reading, so the close completes at once.
   error_code ignored;
-  ws_.next_layer().next_layer().shutdown(tcp::socket::shutdown_receive, ignored);
+  socket_.next_layer().shutdown(tcp::socket::shutdown_receive, ignored);
 }
 
 void Session::CloseForFlood() {
@@ -620,7 +745,7 @@ void Session::HeardFromClient() {
 void Session::CheckTimeouts(std::chrono::steady_clock::time_point now) {
   if (!open_) return;
   const GatewayConfig& config = shard_.config();
-  const FrameSocket& socket = ws_.next_layer();
+  const FrameSocket& socket = socket_;
   if (socket.writing() && now - socket.write_started() >= ToChrono(config.write_stall_timeout)) {
     ++shard_.counters().slow_disconnects;
     Abort("client stopped reading (write stalled past --write_stall_timeout)", "write_stalled");
@@ -640,15 +765,15 @@ void Session::CheckTimeouts(std::chrono::steady_clock::time_point now) {
   if (sent_large_reply_ && socket.pending_bytes() == 0) {
     // A large reply has gone out: give its buffers and the heap back.
     sent_large_reply_ = false;
-    ws_.next_layer().ReleaseMemory();
+    socket_.ReleaseMemory();
     shard_.RequestMemoryTrim();
   }
   if (silent >= ToChrono(config.idle_timeout / 2) && !ping_outstanding_ && !closing_) {
     // An empty ping (RFC 6455 §5.5.2); any frame back, its pong included,
     // counts as a sign of life.
     static constexpr char kPing[] = {'\x89', '\x00'};
-    ws_.next_layer().Queue(nullptr, absl::string_view(kPing, sizeof kPing));
-    ws_.next_layer().Flush();
+    socket_.Queue(nullptr, absl::string_view(kPing, sizeof kPing));
+    socket_.Flush();
     ping_outstanding_ = true;
   }
 }
@@ -659,7 +784,7 @@ void Session::Abort(absl::string_view why, absl::string_view reason) {
   spdlog::warn("dropping client: peer={} reason={}", peer_, why);
   open_ = false;
   error_code ignored;
-  ws_.next_layer().next_layer().close(ignored);
+  socket_.next_layer().close(ignored);
 }
 
 }  // namespace stockfeed::ws_gateway

@@ -11,6 +11,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
+#include "core/client_frame_reader.h"
 #include "core/connection_gate.h"
 #include "core/control_message.h"
 #include "core/rate_limiter.h"
@@ -61,10 +62,19 @@ class Session : public ShardClient, public std::enable_shared_from_this<Session>
  private:
   void OnAccept(const error_code& ec);
   void SendInitial();
-  // Waits for the client to send something, then reads a message.
+  // Waits for the client to send something, then reads it.
   void Read();
+  // Compressing clients: Beast reads a message.
   void ReadMessage();
   void OnRead(const error_code& ec, std::size_t bytes);
+  // The others: what has arrived goes through `reader_`.
+  void ReadFrames();
+  void OnClientFrame(const ClientFrameReader::Event& event);
+  // Our close frame (RFC 6455 §5.5.1), after everything queued before it.
+  void QueueCloseFrame(uint16_t code, absl::string_view reason);
+  // Ends our side of the TCP connection once everything queued is written;
+  // the client's EOF (or the close timeout) then ends the session.
+  void ShutdownWhenWritten();
   void HandleText(absl::string_view text);
   void Send(std::string message);
   // Replies that cost what the client asked for (history, snapshot, stats)
@@ -104,8 +114,14 @@ class Session : public ShardClient, public std::enable_shared_from_this<Session>
 
   Shard& shard_;
   ConnectionGate::Slot connection_slot_;  // held until the socket closes
-  boost::beast::websocket::stream<FrameSocket> ws_;
-  boost::beast::flat_buffer read_buffer_;
+  FrameSocket socket_;
+  // Beast's stream does the handshake, and stays only for clients that
+  // negotiated permessage-deflate; it costs ~3 KiB per connection, so the
+  // others' frames are read by `reader_` (docs/benchmarks.md, issue #16).
+  std::unique_ptr<boost::beast::websocket::stream<FrameSocket&>> ws_;
+  boost::beast::flat_buffer read_buffer_;  // Beast's reads only
+  ClientFrameReader reader_;
+  bool shutdown_due_ = false;  // ShutdownWhenWritten() waits for a write
   const std::string peer_;
   ConnectParams params_;
   SessionAuth auth_;
@@ -118,7 +134,7 @@ class Session : public ShardClient, public std::enable_shared_from_this<Session>
   absl::string_view end_reason_;  // a label value of ws_gateway_connections_closed_total
   std::chrono::steady_clock::time_point last_heard_{};  // last frame from the client
   bool ping_outstanding_ = false;
-  bool deflate_ = false;  // permessage-deflate negotiated: send compressed price frames
+  bool deflate_ = false;  // permessage-deflate negotiated: compressed prices, Beast reads
   std::vector<FramePtr> batch_;  // reused for every write: no allocation per write
   RateLimiter control_limiter_;  // every frame from the client: text, ping, pong
   RateLimiter reply_limiter_;    // reply bytes, per --reply_bytes_per_second
