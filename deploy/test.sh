@@ -2,9 +2,8 @@
 # Builds everything and runs every test: unit, integration (real binaries),
 # PostgreSQL (a throwaway real server), browser (Debian's Chromium), the
 # reliability suite (adversarial clients, faults, soak, libFuzzer targets)
-# and the benchmark smoke run; then a ThreadSanitizer stage, and with
-# STOCKFEED_ASAN=1 an AddressSanitizer+UBSan stage (not in CI yet)
-# (docs/reliability.md#sanitizers). Exit code = result. Extra arguments go to
+# and the benchmark smoke run; then a ThreadSanitizer stage and an
+# AddressSanitizer+UBSan stage (docs/reliability.md#sanitizers). Exit code = result. Extra arguments go to
 # the dev ctest run, e.g. deploy/test.sh -L integration; the sanitizer stages
 # run on a full run only (no arguments), or when STOCKFEED_SANITIZERS=1;
 # STOCKFEED_SANITIZERS=0 skips them.
@@ -31,13 +30,13 @@ ctest --preset tsan --parallel 2 -L unit
 ctest --preset tsan --parallel 2 -R '^(GatewayTest|GatewayUpstreamTest)\.'
 
 # ASan+UBSan over the unit tests and the integration label (both servers and
-# the client tools built with ASan+UBSan). Opt-in (STOCKFEED_ASAN=1) until a
-# whole run of it has passed: docs/reliability.md#in-ci. A sanitizer report
+# the client tools built with ASan+UBSan); STOCKFEED_ASAN=0 leaves it out.
+# A sanitizer report
 # fails the stage even where the test passed (a server's leak report at exit,
 # say): ASan and LeakSanitizer write every process's report to
 # build/asan/sanitizer-reports (the preset's log_path), UBSan writes to the
 # server logs under test-logs/.
-[[ ${STOCKFEED_ASAN:-0} == 1 ]] || exit 0
+[[ ${STOCKFEED_ASAN:-1} == 1 ]] || exit 0
 asan_reports=build/asan/sanitizer-reports
 cmake --preset asan
 cmake --build --preset asan --target tests/unit/all loadgen_unit_tests tests/integration/all tests/security/all

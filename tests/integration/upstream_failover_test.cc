@@ -7,6 +7,7 @@
 #include <chrono>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -218,6 +219,28 @@ TEST(UpstreamFailoverTest, AHostNameIsResolvedToItsAddresses) {
   EXPECT_TRUE(replica == service.address() || replica == "[::1]:" + std::to_string(service.port())) << replica;
 }
 
+// Sets an environment variable for a scope, then restores what was there.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    if (const char* old = ::getenv(name)) old_ = old;
+    ::setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      ::setenv(name_, old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
 // A name that resolves to several addresses stands for that many replicas.
 // This machine's resolver gives `localhost` one address only, so the name
 // comes from a hosts file of the test's own, read through nss_wrapper
@@ -234,19 +257,16 @@ TEST(UpstreamFailoverTest, ANameResolvingToSeveralAddressesIsUsedAsSeveralReplic
   Replica a(dir, "a", {}, "127.0.1.1", port), b(dir, "b", {}, "127.0.1.2", port);
   const std::string hosts = dir + "/hosts";
   std::ofstream(hosts) << "127.0.1.1 replicas.stockfeed.test\n127.0.1.2 replicas.stockfeed.test\n";
-  ::setenv("LD_PRELOAD", kNssWrapper, 1);
-  ::setenv("NSS_WRAPPER_HOSTS", hosts.c_str(), 1);
   std::unique_ptr<Gateway> gateway;
-  try {
+  {
+    // For the gateway's start only. Under ASan the preloaded wrapper comes
+    // before ASan's runtime, which ASan refuses unless told it is fine.
+    const char* asan_options = ::getenv("ASAN_OPTIONS");
+    ScopedEnv preload("LD_PRELOAD", kNssWrapper), hosts_file("NSS_WRAPPER_HOSTS", hosts),
+        asan("ASAN_OPTIONS", std::string(asan_options ? asan_options : "") + ":verify_asan_link_order=0");
     gateway = std::make_unique<Gateway>(dir, std::vector<std::string>{"--upstream=replicas.stockfeed.test:" +
                                                                       std::to_string(port)});
-  } catch (...) {
-    ::unsetenv("LD_PRELOAD");
-    ::unsetenv("NSS_WRAPPER_HOSTS");
-    throw;
   }
-  ::unsetenv("LD_PRELOAD");
-  ::unsetenv("NSS_WRAPPER_HOSTS");
   ASSERT_TRUE(Eventually([&] { return gateway->Ready(); }, seconds(15))) << gateway->Log();
   EXPECT_EQ(gateway->Replica(), a.address()) << "the resolver's first address first";
 
