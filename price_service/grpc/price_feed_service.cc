@@ -172,6 +172,8 @@ class PriceFeedService::FeedReactor : public grpc::ServerWriteReactor<grpc::Byte
   // there is nothing to send yet.
   virtual bool NextMessageLocked(grpc::ByteBuffer& message, grpc::WriteOptions& options)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) = 0;
+  // Whether messages read from the hub wait to be written.
+  virtual bool HasReadMessagesLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return false; }
 
   // Hands `emit` the encodings of up to `max_updates` next updates of this
   // stream, the snapshot first, and returns how many.
@@ -224,9 +226,11 @@ class PriceFeedService::FeedReactor : public grpc::ServerWriteReactor<grpc::Byte
       VisibleLock lock(mu_);
       if (newest && PriceHub::IsNewer(*newest, newest_)) newest_ = *newest;
       if (write_in_flight_ || finished_ || cancelled_) return;
-      // The snapshot goes out at once, like a full batch.
-      const uint64_t unread =
-          initial_next_ < initial_.size() ? UINT64_MAX : PriceHub::UnreadAfter(position_, newest_);
+      // The snapshot and messages already read from the hub go out at once,
+      // like a full batch (the read moved position_ past them).
+      const uint64_t unread = initial_next_ < initial_.size() || HasReadMessagesLocked()
+                                  ? UINT64_MAX
+                                  : PriceHub::UnreadAfter(position_, newest_);
       next = wake == Wake::kReady ? WhenReady(unread)
                                   : AfterPacedWrite(unread, BatchLimit(service_.stream_batch_));
       if (next == StreamWrite::kNow) {
@@ -278,6 +282,7 @@ class PriceFeedService::UpdateReactor final : public FeedReactor {
     if (next_ < ready_.size()) options.set_buffer_hint();
     return true;
   }
+  bool HasReadMessagesLocked() const override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return next_ < ready_.size(); }
 
   std::vector<grpc::ByteBuffer> ready_ ABSL_GUARDED_BY(mu_);  // messages read, not yet written
   size_t next_ ABSL_GUARDED_BY(mu_) = 0;
