@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "burst.h"
 #include "gtest/gtest.h"
 #include "probe.h"
 #include "proc_stats.h"
@@ -156,20 +157,11 @@ TEST(AdversarialTest, ConnectionBurstsPastTheLimitAreAnsweredWithBoundedMemory) 
   const Impact impact = MeasureImpact(system.gateway(), port, "/ws?protocol=v1", [&](const std::atomic<bool>& stop) {
     while (!stop.load()) {
       const auto next = std::chrono::steady_clock::now() + seconds(1);
-      std::vector<std::unique_ptr<RawConnection>> burst;
-      for (int i = 0; i < 300; ++i) burst.push_back(std::make_unique<RawConnection>(port));
-      for (auto& connection : burst) connection->Send(UpgradeRequest(port, "/ws?protocol=v1&symbols=AAPL"));
-      for (auto& connection : burst) {
-        const std::string response = connection->ReadAll(seconds(10), /*stop_at_head_end=*/true);
-        const int status = StatusOf(response);
-        if (status == 101) {
-          ++upgraded;
-        } else if (status == 503 || (status == 0 && connection->ClosedWithin(milliseconds(100)))) {
-          ++refused;  // answered 503, or closed at once (the answer lost to the reset)
-        } else {
-          ++unanswered;
-        }
-      }
+      UpgradeBurst burst(port, 300, "/ws?protocol=v1&symbols=AAPL");
+      const UpgradeBurst::Answers answers = burst.Read(seconds(10));
+      upgraded += answers.upgraded;
+      refused += answers.refused;
+      unanswered += answers.other;
       std::this_thread::sleep_until(next);
     }
   });

@@ -3,12 +3,14 @@
 // handshake fields, Origin policy.
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "burst.h"
 #include "support/raw_http.h"
 #include "support/system.h"
 #include "support/ws_client.h"
@@ -83,28 +85,14 @@ TEST(FrontDoorLimitsTest, BurstOf300UpgradesAgainstALimitOf100AcceptsAtMost100An
   System system(System::Options{.gateway_args = {"--max_connections=100"}});
   const int port = system.gateway_port();
   ASSERT_TRUE(WaitUntilReady(port)) << system.gateway().Log();
-  std::vector<std::unique_ptr<RawConnection>> connections;
-  for (int i = 0; i < 300; ++i) connections.push_back(std::make_unique<RawConnection>(port));
-  for (auto& connection : connections) connection->Send(UpgradeRequest(port, "/ws"));
-  int upgraded = 0, refused = 0, other = 0;
-  for (auto& connection : connections) {
-    const std::string response = connection->ReadAll(seconds(10), /*stop_at_head_end=*/true);
-    const int status = StatusOf(response);
-    if (status == 101) {
-      ++upgraded;
-    } else if (status == 503 || (status == 0 && connection->ClosedWithin(milliseconds(100)))) {
-      ++refused;  // answered 503, or closed at once (the answer lost to the reset)
-    } else {
-      ++other;
-      ADD_FAILURE() << "neither 101 nor 503: '" << response << "'";
-    }
-  }
-  EXPECT_LE(upgraded, 100);
-  EXPECT_GE(upgraded, 90) << "the limit should be reachable";
-  EXPECT_EQ(upgraded + refused, 300);
-  EXPECT_EQ(other, 0);
+  std::optional<UpgradeBurst> burst(std::in_place, port, 300, "/ws");
+  const UpgradeBurst::Answers answers = burst->Read(seconds(10));
+  EXPECT_LE(answers.upgraded, 100);
+  EXPECT_GE(answers.upgraded, 90) << "the limit should be reachable";
+  EXPECT_EQ(answers.upgraded + answers.refused, 300);
+  EXPECT_EQ(answers.other, 0) << "neither 101 nor 503: '" << answers.first_other << "'";
   // Slots come back when the clients leave.
-  connections.clear();
+  burst.reset();
   EXPECT_TRUE(Eventually([port] { return UpgradeStatus(port, "") == 101; }, seconds(5)));
 }
 
