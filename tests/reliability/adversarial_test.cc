@@ -141,13 +141,16 @@ TEST(AdversarialTest, PingFloodIsClosedByTheMessageRateLimit) {
 // The burst: 300 upgrades at once against --max_connections=100,
 // once a second, each burst holding what it got until the next. At most 100
 // get in, the rest are answered 503 at accept; a client already connected
-// keeps getting prices and the gateway's memory stays bounded. The upgrades
-// ask for one symbol, so what is measured is the burst (accepts, refusals,
-// handshakes, closes), not the cost of serving 100 more full-feed clients.
-// The p99 is printed, not asserted: on the shared 2-core machine (load
-// average 11-19) it came out at 2.2-10x of the quiet run, the test's own
-// client (300 connects a second) competing with the gateway for the cores.
-TEST(AdversarialTest, ConnectionBurstsPastTheLimitAreAnsweredWithBoundedMemory) {
+// keeps getting prices as timely as on a quiet gateway (p99 within 2x) and
+// the gateway's memory stays bounded. The upgrades ask for one symbol, so
+// what is measured is the burst (accepts, refusals, handshakes, closes),
+// not the cost of serving 100 more full-feed clients. The test's own client
+// (300 connects a second) competes with the gateway for the cores: at load
+// average 1-3 the attacked p99 came out within 10% of the quiet one, but at
+// load average 11-19 it measured 2.2-10x (when this test only printed it),
+// so a failure on a loaded machine says more about the machine than the
+// gateway: check `uptime` and rerun before concluding anything.
+TEST(AdversarialTest, ConnectionBurstsPastTheLimitAreAnsweredAndCostOthersNothing) {
   std::vector<std::string> gateway_args = SmallFeedLogArgs();
   gateway_args.push_back("--max_connections=100");
   System system({.rate = 1000, .gateway_args = gateway_args});
@@ -165,7 +168,7 @@ TEST(AdversarialTest, ConnectionBurstsPastTheLimitAreAnsweredWithBoundedMemory) 
       std::this_thread::sleep_until(next);
     }
   });
-  ExpectMemoryContained(system.gateway(), impact);
+  ExpectContained(system.gateway(), impact);
   std::cout << upgraded.load() << " upgraded, " << refused.load() << " refused, " << unanswered.load()
             << " unanswered\n";
   EXPECT_GT(refused.load(), 0) << "the bursts never went past the limit";
