@@ -107,15 +107,15 @@ void WaitForFullFeedLog(double rate) {
   std::this_thread::sleep_for(milliseconds(static_cast<int>(1000.0 * kLogCapacity / rate) + 1000));
 }
 
-Impact MeasureImpact(ChildProcess& gateway, int port, const std::string& probe_target,
+Impact MeasureImpact(ChildProcess& attacked, int port, const std::string& probe_target,
                      const std::function<void(const std::atomic<bool>& stop)>& adversary) {
   LatencyProbe probe(port, probe_target);
   std::this_thread::sleep_for(seconds(1));
   Impact impact;
-  impact.baseline_kib = bench::ProcessRssKib(gateway.pid());
+  impact.baseline_kib = bench::ProcessRssKib(attacked.pid());
   const LatencyProbe::Result quiet_before = probe.Measure(kWindow);
   {
-    PeakRss peak(gateway.pid());
+    PeakRss peak(attacked.pid());
     std::atomic<bool> stop{false};
     std::thread attacker([&] { adversary(stop); });
     std::this_thread::sleep_for(milliseconds(500));  // let it get going
@@ -125,29 +125,29 @@ Impact MeasureImpact(ChildProcess& gateway, int port, const std::string& probe_t
     impact.peak_kib = peak.kib();
   }
   // The sweep gives freed memory back within a second or two.
-  Eventually([&] { return bench::ProcessRssKib(gateway.pid()) <= impact.baseline_kib + kAfterGrowthLimitKib; },
+  Eventually([&] { return bench::ProcessRssKib(attacked.pid()) <= impact.baseline_kib + kAfterGrowthLimitKib; },
              seconds(10));
-  impact.after_kib = bench::ProcessRssKib(gateway.pid());
+  impact.after_kib = bench::ProcessRssKib(attacked.pid());
   const LatencyProbe::Result quiet_after = probe.Measure(kWindow);
   impact.quiet = quiet_before.p99_ms >= quiet_after.p99_ms ? quiet_before : quiet_after;
   EXPECT_TRUE(probe.healthy()) << "the well-behaved client was disconnected";
   return impact;
 }
 
-void ExpectMemoryContained(ChildProcess& gateway, const Impact& impact) {
+void ExpectMemoryContained(ChildProcess& attacked, const Impact& impact) {
   std::cout << "quiet p99 " << impact.quiet.p99_ms << " ms (" << impact.quiet.samples << " prices), under attack "
             << impact.abused.p99_ms << " ms (" << impact.abused.samples << "); RSS baseline "
             << impact.baseline_kib << " KiB, peak " << impact.peak_kib << " KiB, after " << impact.after_kib
             << " KiB\n";
-  EXPECT_TRUE(gateway.running()) << gateway.Log();
+  EXPECT_TRUE(attacked.running()) << attacked.Log();
   ASSERT_GE(impact.quiet.samples, 100u);
   ASSERT_GE(impact.abused.samples, 100u) << "the probe stopped getting prices";
   EXPECT_LE(impact.peak_kib - impact.baseline_kib, kPeakGrowthLimitKib);
   EXPECT_LE(impact.after_kib - impact.baseline_kib, kAfterGrowthLimitKib);
 }
 
-void ExpectContained(ChildProcess& gateway, const Impact& impact) {
-  ExpectMemoryContained(gateway, impact);
+void ExpectContained(ChildProcess& attacked, const Impact& impact) {
+  ExpectMemoryContained(attacked, impact);
   EXPECT_LE(impact.abused.p99_ms, 2 * std::max(impact.quiet.p99_ms, kP99FloorMs));
 }
 

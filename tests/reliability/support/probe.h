@@ -64,27 +64,30 @@ class PeakRss {
 std::vector<std::string> SmallFeedLogArgs();
 void WaitForFullFeedLog(double rate);
 
-// What an adversary cost the rest of a gateway: a well-behaved client's p99
-// on a quiet gateway and while the adversary runs, and the gateway's RSS
-// before, at its peak during, and after it.
+// What an adversary cost the rest of the system: a well-behaved client's p99
+// on a quiet gateway and while the adversary runs, and the RSS of the
+// process under attack (the gateway, or price_service behind it) before, at
+// its peak during, and after it.
 struct Impact {
   LatencyProbe::Result quiet, abused;
   int64_t baseline_kib = 0, peak_kib = 0, after_kib = 0;
 };
 // Connects a probe to `probe_target` on the gateway's `port`, measures a
 // quiet window, runs `adversary` (given a stop flag) on its own thread for
-// one window, waits for the gateway's memory to come back, and measures a
+// one window, waits for `attacked`'s memory to come back, and measures a
 // second quiet window; the worse quiet one is the reference (the shared
-// machine's own load drifts).
-Impact MeasureImpact(ChildProcess& gateway, int port, const std::string& probe_target,
+// machine's own load drifts). `attacked` is the process whose RSS is
+// watched: the gateway itself, or price_service when the adversary goes
+// for it directly (the probe's latency is end to end through both).
+Impact MeasureImpact(ChildProcess& attacked, int port, const std::string& probe_target,
                      const std::function<void(const std::atomic<bool>& stop)>& adversary);
-// The bounds: the gateway is up, the probe kept getting prices, its
-// p99 within 2x of the quiet run, RSS peak and after within bounds of the
-// baseline (the constants in probe.cc).
-void ExpectContained(ChildProcess& gateway, const Impact& impact);
+// The bounds: the attacked process is up, the probe kept getting
+// prices, its p99 within 2x of the quiet run, RSS peak and after within
+// bounds of the baseline (the constants in probe.cc).
+void ExpectContained(ChildProcess& attacked, const Impact& impact);
 // The same without the p99 bound (printed only), for an adversary whose
 // effect on latency this shared machine cannot tell from its own load.
-void ExpectMemoryContained(ChildProcess& gateway, const Impact& impact);
+void ExpectMemoryContained(ChildProcess& attacked, const Impact& impact);
 
 // The 99th percentile of `values` (nearest rank); 0 when empty.
 double Percentile99(std::vector<double> values);
