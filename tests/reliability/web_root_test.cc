@@ -1,16 +1,21 @@
 // Hostile web roots: what an operator's copy of web/ may contain (a symlink
 // out of it, a FIFO, directories, npm files) must never be served, block
-// the io thread or drop the connection without an answer.
+// the io thread or drop the connection without an answer; asked for over
+// and over, the symlinks and the FIFO cost the gateway's other clients nothing.
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <string>
+#include <utility>
 
 #include "gtest/gtest.h"
+#include "probe.h"
 #include "support/system.h"
 #include "support/ws_client.h"
 
@@ -26,6 +31,8 @@ void WriteFile(const fs::path& path, const std::string& text) {
 
 class HostileWebRootTest : public ::testing::Test {
  protected:
+  static constexpr double kRate = 1000;  // enough prices for a probe's p99
+
   void SetUp() override {
     // Not under TestOutputDir(): System starts by emptying that.
     char dir_template[] = "/tmp/stockfeed-webroot-XXXXXX";
@@ -45,7 +52,9 @@ class HostileWebRootTest : public ::testing::Test {
     fs::create_directory_symlink("/etc", root_ / "etc");
     fs::create_directories(root_ / "bundle.js");
     ASSERT_EQ(::mkfifo((root_ / "feed.js").c_str(), 0644), 0);
-    system_ = std::make_unique<System>(System::Options{.gateway_args = {"--web_root=" + root_.string()}});
+    std::vector<std::string> gateway_args = SmallFeedLogArgs();
+    gateway_args.push_back("--web_root=" + root_.string());
+    system_ = std::make_unique<System>(System::Options{.rate = kRate, .gateway_args = gateway_args});
   }
 
   void TearDown() override {
@@ -92,6 +101,30 @@ TEST_F(HostileWebRootTest, AFifoIsRefusedAtOnceAndBlocksNobody) {
   WsClient client(port, "/ws?protocol=v1");
   EXPECT_TRUE(client.ReadUntilType("connected").has_value());
   EXPECT_TRUE(system_->gateway().running());
+}
+
+TEST_F(HostileWebRootTest, RequestsForSymlinksAndAFifoInALoopCostOthersNothing) {
+  WaitForFullFeedLog(kRate);
+  const int port = system_->gateway_port();
+  const std::pair<const char*, int> requests[] = {
+      {"/leak.txt", 404}, {"/passwd.js", 404}, {"/etc/passwd", 404}, {"/feed.js", 403}};
+  std::atomic<int> answered{0}, wrongly_answered{0};
+  const Impact impact =
+      MeasureImpact(system_->gateway(), port, "/ws?protocol=v1", [&](const std::atomic<bool>& stop) {
+    while (!stop.load()) {
+      for (const auto& [target, expected_status] : requests) {
+        if (HttpGet(port, target).status == expected_status) {
+          ++answered;
+        } else {
+          ++wrongly_answered;
+        }
+      }
+    }
+  });
+  ExpectContained(system_->gateway(), impact);
+  std::cout << answered.load() << " requests answered as expected, " << wrongly_answered.load() << " not\n";
+  EXPECT_GE(answered.load(), 100) << "the adversary hardly sent anything";
+  EXPECT_EQ(wrongly_answered.load(), 0);
 }
 
 }  // namespace
