@@ -134,7 +134,7 @@ Impact MeasureImpact(ChildProcess& attacked, int port, const std::string& probe_
   return impact;
 }
 
-void ExpectMemoryContained(ChildProcess& attacked, const Impact& impact) {
+void ExpectContained(ChildProcess& attacked, const Impact& impact) {
   std::cout << "quiet p99 " << impact.quiet.p99_ms << " ms (" << impact.quiet.samples << " prices), under attack "
             << impact.abused.p99_ms << " ms (" << impact.abused.samples << "); RSS baseline "
             << impact.baseline_kib << " KiB, peak " << impact.peak_kib << " KiB, after " << impact.after_kib
@@ -144,10 +144,6 @@ void ExpectMemoryContained(ChildProcess& attacked, const Impact& impact) {
   ASSERT_GE(impact.abused.samples, 100u) << "the probe stopped getting prices";
   EXPECT_LE(impact.peak_kib - impact.baseline_kib, kPeakGrowthLimitKib);
   EXPECT_LE(impact.after_kib - impact.baseline_kib, kAfterGrowthLimitKib);
-}
-
-void ExpectContained(ChildProcess& attacked, const Impact& impact) {
-  ExpectMemoryContained(attacked, impact);
   EXPECT_LE(impact.abused.p99_ms, 2 * std::max(impact.quiet.p99_ms, kP99FloorMs));
 }
 

@@ -85,9 +85,6 @@ Impact MeasureImpact(ChildProcess& attacked, int port, const std::string& probe_
 // prices, its p99 within 2x of the quiet run, RSS peak and after within
 // bounds of the baseline (the constants in probe.cc).
 void ExpectContained(ChildProcess& attacked, const Impact& impact);
-// The same without the p99 bound (printed only), for an adversary whose
-// effect on latency this shared machine cannot tell from its own load.
-void ExpectMemoryContained(ChildProcess& attacked, const Impact& impact);
 
 // The 99th percentile of `values` (nearest rank); 0 when empty.
 double Percentile99(std::vector<double> values);
