@@ -132,7 +132,7 @@ TEST_F(GrpcLimitsTest, ALargeAcceptedFilterLogsOneShortLine) {
 // while a WebSocket client of the gateway (its prices come through the
 // service) is as timely as on a quiet system and the service's memory stays
 // bounded and comes back. (Not the 5 MB filter over and over: the
-// freed heap of those stays with price_service, 4-18 MiB above the baseline
+// freed heap of those stays with price_service, 3.7-18 MiB above the baseline
 // afterwards, see docs/reliability.md.)
 TEST(GrpcLimitsUnderLoadTest, RepeatedOversizedFiltersCostOthersNothing) {
   System system({.rate = 1000, .gateway_args = SmallFeedLogArgs()});
