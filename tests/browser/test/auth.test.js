@@ -5,21 +5,8 @@ import { describe, test } from 'node:test';
 import { refusedForToken, takeTokenFromUrl, TokenSource, withToken } from '../../../web/js/auth.js';
 import { FeedConnection } from '../../../web/js/feed.js';
 import { buildFeedUrl } from '../../../web/js/protocol.js';
+import { FakeSocket } from '../lib/fake_socket.js';
 
-class FakeSocket {
-  static all = [];
-  constructor(url) {
-    this.url = url;
-    this.readyState = 0;
-    this.sent = [];
-    FakeSocket.all.push(this);
-  }
-  send(s) { this.sent.push(JSON.parse(s)); }
-  close() { this.readyState = 3; }
-  open() { this.readyState = 1; this.onopen(); }
-  message(o) { this.onmessage({ data: JSON.stringify(o) }); }
-  drop() { this.readyState = 3; this.onclose(); }
-}
 const noTimers = { setTimeout: () => 0, clearTimeout: () => {}, setInterval: () => 0, clearInterval: () => {} };
 const flush = () => new Promise((r) => setTimeout(r, 0));
 

@@ -5,6 +5,7 @@ import { Backoff } from '../../../web/js/backoff.js';
 import { FeedConnection } from '../../../web/js/feed.js';
 import { FeedModel, displayState } from '../../../web/js/model.js';
 import { buildFeedUrl, normalizePrice, parseFrame } from '../../../web/js/protocol.js';
+import { FakeSocket } from '../lib/fake_socket.js';
 
 const loc = { protocol: 'http:', host: 'example.test:8080' };
 const price = (symbol, source, value, seq, extra = {}) =>
@@ -118,20 +119,6 @@ describe('model', () => {
 });
 
 describe('feed connection', () => {
-  class FakeSocket {
-    static all = [];
-    constructor(url) {
-      this.url = url;
-      this.readyState = 0;
-      this.sent = [];
-      FakeSocket.all.push(this);
-    }
-    send(s) { this.sent.push(JSON.parse(s)); }
-    close() { this.readyState = 3; }
-    open() { this.readyState = 1; this.onopen(); }
-    message(o) { this.onmessage({ data: JSON.stringify(o) }); }
-    drop() { this.readyState = 3; this.onclose(); }
-  }
   function fakeTimers() {
     const t = { now: 0, queue: [], id: 0 };
     t.setTimeout = (fn, ms) => { t.queue.push({ id: ++t.id, at: t.now + ms, fn }); return t.id; };
