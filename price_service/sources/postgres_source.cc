@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <iterator>
 #include <random>
 #include <stdexcept>
 #include <utility>
+#include <vector>
 
 #include <pqxx/pqxx>
 
@@ -25,41 +27,38 @@ namespace {
 constexpr char kChannel[] = "stock_prices";
 constexpr char kApplicationName[] = "stockfeed price_service";
 
-// Advisory lock serialising sequencer transactions across replicas ("sfseq").
-constexpr int64_t kSequencerLockKey = 0x73'6673'6571;
+// The sequencer step (migration 003): numbers committed rows in batches of at
+// most $1, returns how many; 0 when another replica holds its lock.
+constexpr char kSequence[] = "SELECT stock_prices_sequence($1)";
 
-// The sequencer step. Must run right after taking kSequencerLockKey in the
-// same transaction. Numbers up to $1 committed, unnumbered rows (in id order,
-// as a tie-break) with the next dense values of feed_state.last_seq. It never
-// consumes numbers it does not commit: if the transaction rolls back, so does
-// the counter.
-constexpr char kAssignSeq[] = R"sql(
-WITH pending AS MATERIALIZED (
-  SELECT id FROM stock_prices WHERE seq IS NULL ORDER BY id LIMIT $1 FOR UPDATE
-), counter AS (
-  UPDATE feed_state SET last_seq = last_seq + (SELECT count(*) FROM pending)
-   WHERE (SELECT count(*) FROM pending) > 0
-  RETURNING last_seq - (SELECT count(*) FROM pending) AS base
-)
-UPDATE stock_prices p SET seq = counter.base + n.rn
-  FROM (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM pending) n, counter
- WHERE p.id = n.id)sql";
-
+// Rows [$1 + 1, $1 + $2] of the feed, in seq order, with their columns as
+// Decode reads them. `deleted` (column 5): the row was deleted after it got
+// its seq; the reader skips it but moves its cursor past it.
 // coalesce: legacy workshop rows may hold NULLs (new rows cannot).
-constexpr char kRowColumns[] =
-    "seq, coalesce(symbol, ''), coalesce(price, 0), coalesce(source, ''), "
-    "(extract(epoch FROM inserted_at) * 1000000)::bigint";
+constexpr char kReadRange[] = R"sql(
+SELECT b.first_seq + u.ord - 1 AS seq, coalesce(p.symbol, ''), coalesce(p.price, 0), coalesce(p.source, ''),
+       (extract(epoch FROM p.inserted_at) * 1000000)::bigint, p.id IS NULL AS deleted
+  FROM stock_prices_batches b
+ CROSS JOIN LATERAL unnest(b.ids) WITH ORDINALITY AS u(id, ord)
+  LEFT JOIN stock_prices p ON p.id = u.id
+ WHERE b.last_seq > $1 AND b.first_seq <= $1 + $2
+   AND b.first_seq + u.ord - 1 BETWEEN $1 + 1 AND $1 + $2
+ ORDER BY 1)sql";
 
-const std::string kReadNew = absl::StrCat("SELECT ", kRowColumns,
-                                          " FROM stock_prices WHERE seq > $1 ORDER BY seq LIMIT $2");
-const std::string kReadWindow = absl::StrCat(
-    "SELECT * FROM (SELECT ", kRowColumns,
-    " FROM stock_prices WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT $1) w ORDER BY 1");
-// Latest row of every symbol/source pair whose latest row is older than the
-// replay window, so `snapshot` knows every pair after a restart.
-const std::string kReadOlderLatest = absl::StrCat(
-    "SELECT * FROM (SELECT DISTINCT ON (symbol, source) ", kRowColumns,
-    " FROM stock_prices WHERE seq < $1 ORDER BY symbol, source, seq DESC) l ORDER BY 1");
+// Latest row of every symbol/source pair up to seq $1 (the rows before the
+// replay window), so `snapshot` knows every pair after a restart. Reads the
+// whole numbered history: once per start.
+constexpr char kReadOlderLatest[] = R"sql(
+SELECT * FROM (
+  SELECT DISTINCT ON (p.symbol, p.source)
+         b.first_seq + u.ord - 1 AS seq, coalesce(p.symbol, ''), coalesce(p.price, 0), coalesce(p.source, ''),
+         (extract(epoch FROM p.inserted_at) * 1000000)::bigint
+    FROM stock_prices_batches b
+   CROSS JOIN LATERAL unnest(b.ids) WITH ORDINALITY AS u(id, ord)
+    JOIN stock_prices p ON p.id = u.id
+   WHERE b.first_seq <= $1 AND b.first_seq + u.ord - 1 <= $1
+   ORDER BY p.symbol, p.source, seq DESC) latest
+ ORDER BY 1)sql";
 
 constexpr char kReadState[] = "SELECT epoch, last_seq FROM feed_state";
 constexpr char kNewEpoch[] =
@@ -75,6 +74,25 @@ StoredPrice Decode(const pqxx::row& row) {
   absl::StatusOr<StoredPrice> decoded = DecodeStoredPrice({text(0), text(1), text(2), text(3), text(4)});
   if (!decoded.ok()) throw std::runtime_error(std::string(decoded.status().message()));
   return *std::move(decoded);
+}
+
+// The rows of kReadRange that still exist, decoded; `last` is the highest seq
+// it covered, deleted rows included, so the cursor moves past them.
+struct FeedRange {
+  std::vector<StoredPrice> rows;
+  uint64_t last = 0;
+};
+
+FeedRange ReadRange(pqxx::transaction_base& tx, uint64_t after, uint64_t count) {
+  FeedRange range{.rows = {}, .last = after};
+  if (count == 0) return range;
+  const pqxx::result rows = tx.exec_params(kReadRange, static_cast<int64_t>(after), static_cast<int64_t>(count));
+  range.rows.reserve(rows.size());
+  for (const pqxx::row& row : rows) {
+    range.last = row[0].as<uint64_t>();
+    if (!row[5].as<bool>()) range.rows.push_back(Decode(row));
+  }
+  return range;
 }
 
 double Uniform01() {
@@ -216,72 +234,55 @@ void PostgresSource::Resume(pqxx::connection_base& conn) {
 void PostgresSource::LoadHistory(pqxx::connection_base& conn, const std::string& epoch) {
   // One snapshot, so the window and the older rows agree.
   pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(conn, "load_history");
+  const uint64_t last_seq = tx.exec1(kReadState)[1].as<uint64_t>();
+  const uint64_t window_start = last_seq - std::min<uint64_t>(last_seq, options_.replay_capacity);
   std::vector<StoredPrice> decoded;
-  const pqxx::result window = tx.exec_params(kReadWindow, static_cast<int64_t>(options_.replay_capacity));
-  if (!window.empty()) {
+  if (window_start > 0) {
     // Published first and then pushed out of the replay buffer by the window,
     // these still leave their pair's latest price for snapshots.
-    for (const pqxx::row& row : tx.exec_params(kReadOlderLatest, window[0][0].as<int64_t>())) {
+    for (const pqxx::row& row : tx.exec_params(kReadOlderLatest, static_cast<int64_t>(window_start))) {
       decoded.push_back(Decode(row));
     }
   }
-  for (const pqxx::row& row : window) decoded.push_back(Decode(row));
+  FeedRange window = ReadRange(tx, window_start, last_seq - window_start);
   tx.commit();
-  const uint64_t last_seq = decoded.empty() ? 0 : decoded.back().sequence;
+  const size_t window_rows = window.rows.size();
+  std::move(window.rows.begin(), window.rows.end(), std::back_inserter(decoded));
   std::vector<v1::PriceUpdate> updates = KeepValid(std::move(decoded));
 
   if (!epoch_.empty()) spdlog::warn("PostgreSQL {}: epoch changed from {} to {}", target_, epoch_, epoch);
   hub_.StartEpoch(epoch);
   epoch_ = epoch;
-  cursor_ = last_seq;
-  spdlog::info("loaded {} rows of history (replay window {}) up to seq {}", updates.size(),
-               window.size(), cursor_);
+  cursor_ = window.last;
+  spdlog::info("loaded {} rows of history (replay window {}) up to seq {}", updates.size(), window_rows,
+               cursor_);
   hub_.PublishHistory(std::move(updates));
 }
 
 size_t PostgresSource::Sequence(pqxx::connection_base& conn) {
   pqxx::work tx(conn, "sequencer");
-  // Not waiting for the lock: when another replica holds it, that replica's
-  // commit notifies us, and the safety poll covers a replica dying mid-way.
-  // No bitmap scans in this transaction: with stale statistics (a backlog
-  // grows faster than autovacuum analyzes) the planner fetched *every*
-  // unsequenced row through a bitmap scan and sorted them all to take the
-  // first batch, so each batch got slower as the backlog grew and the source
-  // fell further behind (EXPLAIN ANALYZE, 282k rows behind: 300 ms for the
-  // pending rows of one 5,000-row batch, 10 ms by the partial index in id
-  // order). docs/benchmarks.md, scenario 7.
-  if (!tx.exec1(absl::StrCat("SELECT pg_try_advisory_xact_lock(", kSequencerLockKey,
-                             "), set_config('enable_bitmapscan', 'off', true)"))[0]
-           .as<bool>()) {
-    return 0;
-  }
-  const size_t assigned =
-      tx.exec_params(kAssignSeq, static_cast<int64_t>(options_.batch)).affected_rows();
-  if (assigned > 0) tx.exec(absl::StrCat("SELECT pg_notify('", kChannel, "', '')"));
+  const pqxx::result assigned = tx.exec_params(kSequence, static_cast<int>(options_.batch));
   tx.commit();
-  return assigned;
+  return assigned[0][0].as<size_t>();
 }
 
 size_t PostgresSource::ReadNew(pqxx::connection_base& conn) {
   pqxx::nontransaction tx(conn, "read_new");
-  const pqxx::result rows =
-      tx.exec_params(kReadNew, static_cast<int64_t>(cursor_), static_cast<int64_t>(options_.batch));
+  FeedRange range = ReadRange(tx, cursor_, options_.batch);
   tx.commit();
-  if (rows.empty()) return 0;
-  std::vector<StoredPrice> decoded;
-  decoded.reserve(rows.size());
-  for (const pqxx::row& row : rows) decoded.push_back(Decode(row));
-  if (decoded.front().sequence != cursor_ + 1) {
-    // Only possible when rows were deleted; subscribers will see the gap.
-    spdlog::warn("stock_prices: seq {}..{} missing (rows deleted?)", cursor_ + 1, decoded.front().sequence - 1);
+  const size_t covered = range.last - cursor_;
+  if (covered == 0) return 0;
+  if (range.rows.size() < covered) {
+    // Rows deleted after they were numbered; subscribers will see the gap.
+    spdlog::warn("stock_prices: {} of seq {}..{} deleted", covered - range.rows.size(), cursor_ + 1, range.last);
   }
-  cursor_ = decoded.back().sequence;
-  rows_read_.Add(rows.size());
-  std::vector<v1::PriceUpdate> updates = KeepValid(std::move(decoded));
-  if (updates.empty()) return rows.size();
+  cursor_ = range.last;
+  rows_read_.Add(range.rows.size());
+  std::vector<v1::PriceUpdate> updates = KeepValid(std::move(range.rows));
+  if (updates.empty()) return covered;
   lag_.Observe(static_cast<double>(absl::ToUnixMicros(absl::Now()) - updates.back().event_time_us()) / 1e6);
   hub_.Publish(std::move(updates));
-  return rows.size();
+  return covered;
 }
 
 std::vector<v1::PriceUpdate> PostgresSource::KeepValid(std::vector<StoredPrice> rows) {

@@ -36,11 +36,13 @@ struct PostgresSourceOptions {
 //
 // Ordering (see docs/postgres.md): `id` is assigned at INSERT, but rows commit
 // in any order, so an id cursor can skip a row that commits late. Instead
-// every committed row gets a dense `seq` from the sequencer step below, run by
-// whichever replica holds advisory lock kSequencerLockKey. Sequencer
+// every committed row gets a dense `seq` from the sequencer step
+// (stock_prices_sequence(), migration 003), run by whichever replica holds its
+// advisory lock: it numbers the committed ids queued by the INSERT trigger and
+// writes them as one row of stock_prices_batches per batch. Sequencer
 // transactions are serialised by that lock and only ever see committed rows,
 // so seq values become visible in increasing order with no holes, and the
-// reader's cursor `WHERE seq > $last ORDER BY seq` never misses a row. Every
+// reader's cursor (the batches' rows after $last) never misses a row. Every
 // replica reads the same seq for the same row: PriceUpdate.sequence = seq, and
 // the epoch is feed_state.epoch, created once per database by the migration.
 //

@@ -351,7 +351,7 @@ async def main():
         # Stop inserting, let every client catch up, then compare with the table.
         feeder.kill(signal.SIGTERM)
         await asyncio.sleep(1)  # the replicas sequence the last rows
-        query = subprocess.run([PSQL, db_url, "-tAc", "SELECT seq FROM stock_prices WHERE seq IS NOT NULL ORDER BY seq"],
+        query = subprocess.run([PSQL, db_url, "-tAc", "SELECT seq FROM stock_prices_sequenced ORDER BY seq"],
                                capture_output=True, text=True, timeout=60)
         db_seqs = [int(line) for line in query.stdout.split()]
         caught_up = lambda: all(c.live and c.live[-1][0] >= db_seqs[-1] for c in clients)

@@ -199,7 +199,7 @@ TEST_F(PostgresSourceTest, PlainSqlInsertReachesSubscriber) {
   EXPECT_EQ(got[0].epoch(), SqlValue(url_, "SELECT epoch FROM feed_state"));
   EXPECT_GE(got[0].event_time_us(), before_us - 1'000'000);
   EXPECT_LE(got[0].event_time_us(), absl::ToUnixMicros(absl::Now()));
-  EXPECT_EQ(SqlValue(url_, "SELECT seq FROM stock_prices WHERE symbol = 'MSFT'"), "2");
+  EXPECT_EQ(SqlValue(url_, "SELECT seq FROM stock_prices_sequenced WHERE symbol = 'MSFT'"), "2");
 }
 
 // Rows written straight into the table bypass the feeder's checks: the
@@ -238,7 +238,9 @@ TEST_F(PostgresSourceTest, ConcurrentWritersArriveExactlyOnceInOrder) {
   for (std::thread& t : writers) t.join();
   const auto got = collector_->WaitFor(kWriters * kPerWriter, kTimeout);
   ExpectExactlyOnce(got, 2, Range(101, 100 + kWriters * kPerWriter));
-  EXPECT_EQ(SqlValue(url_, "SELECT count(*) FROM stock_prices WHERE seq IS NULL"), "0");
+  EXPECT_EQ(SqlValue(url_, "SELECT count(*) FROM stock_prices WHERE id NOT IN (SELECT id FROM stock_prices_sequenced)"),
+            "0");
+  EXPECT_EQ(SqlValue(url_, "SELECT count(*) FROM stock_prices_pending"), "0");
   EXPECT_EQ(SqlValue(url_, "SELECT last_seq FROM feed_state"), std::to_string(kWriters * kPerWriter + 1));
 }
 
@@ -396,6 +398,57 @@ TEST_F(PostgresSourceTest, WorkshopTableIsUpgradedWithoutReplayingOldRows) {
   ASSERT_EQ(latest.updates_size(), 2);
   EXPECT_EQ(latest.updates(0).price(), 191);
   EXPECT_EQ(latest.updates(1).price(), 400);
+}
+
+// A database written by the service before migration 003 (seq a column of
+// stock_prices): its numbers stay, a hole left by a deleted row stays a hole,
+// rows not numbered yet get the next numbers, and later deletions are gaps
+// the reader moves past.
+TEST_F(PostgresSourceTest, DatabaseFromBeforeTheBatchTableKeepsItsNumbers) {
+  {
+    pqxx::connection conn(url_);
+    const std::vector<price_service::Migration>& all = price_service::EmbeddedMigrations();
+    ASSERT_GE(all.size(), 3u);
+    ASSERT_TRUE(price_service::ApplyMigrations(conn, {all[0], all[1]}).ok());
+    InsertMarked(conn, 1, 5);
+  }
+  // What the old sequencer left: rows 1-5 numbered in id order, mark 3
+  // deleted later, marks 6 and 7 committed but not numbered yet.
+  RunSql(url_, "UPDATE stock_prices SET seq = price::bigint; UPDATE feed_state SET last_seq = 5;"
+               "DELETE FROM stock_prices WHERE price = 3");
+  {
+    pqxx::connection conn(url_);
+    InsertMarked(conn, 6, 2);
+  }
+  server_ = StartServer(url_);
+  ASSERT_NE(server_, nullptr);
+  channel_ = ChannelTo(server_->port());
+  stub_ = v1::PriceFeed::NewStub(channel_);
+  ASSERT_TRUE(WaitForHealth(channel_, kServing, kTimeout));
+  ASSERT_EQ(WaitForLastSequence(*stub_, 7, kTimeout).last_sequence(), 7u);
+  EXPECT_EQ(SqlValue(url_, "SELECT string_agg(seq || ':' || price, ' ' ORDER BY seq) FROM stock_prices_sequenced"),
+            "1:1 2:2 4:4 5:5 6:6 7:7");
+  v1::SubscribeRequest after_first;
+  after_first.set_after_sequence(1);
+  FeedCollector collector(channel_, after_first);
+  {
+    // Holding the sequencer's advisory lock (migration 003) keeps the
+    // service's sequencer out, so the row is numbered and deleted in one
+    // transaction before the service can read it.
+    pqxx::connection conn(url_);
+    pqxx::nontransaction(conn).exec("SELECT pg_advisory_lock(495873221489)");
+    pqxx::nontransaction(conn).exec("INSERT INTO stock_prices (symbol, price, source, timestamp) VALUES ('GONE', 8, 'x', 0)");
+    pqxx::work tx(conn);
+    EXPECT_EQ(tx.exec1("SELECT stock_prices_sequence(5000)")[0].as<int>(), 1);
+    tx.exec("DELETE FROM stock_prices WHERE symbol = 'GONE'");
+    tx.commit();
+    pqxx::nontransaction(conn).exec("SELECT pg_advisory_unlock(495873221489)");
+  }
+  RunSql(url_, "INSERT INTO stock_prices (symbol, price, source, timestamp) VALUES ('AFTER', 9, 'x', 0)");
+  const std::vector<v1::PriceUpdate> got = collector.WaitFor(6, kTimeout);
+  std::vector<std::string> seen;
+  for (const v1::PriceUpdate& update : got) seen.push_back(absl::StrCat(update.sequence(), ":", update.price()));
+  EXPECT_EQ(absl::StrJoin(seen, " "), "2:2 4:4 5:5 6:6 7:7 9:9") << "seq 3 and 8 are deleted rows";
 }
 
 TEST_F(PostgresSourceTest, RestartedServiceResumesAndReplicasAgree) {
