@@ -1,7 +1,10 @@
 #include "feeder/price_writer.h"
 
 #include <random>
+#include <string>
 #include <thread>
+#include <tuple>
+#include <vector>
 
 #include <pqxx/pqxx>
 
@@ -17,8 +20,9 @@ namespace stockfeed::feeder {
 namespace {
 
 constexpr char kApplicationName[] = "stockfeed feeder";
-// Rows per INSERT statement; a whole call still commits at once.
-constexpr size_t kRowsPerStatement = 1000;
+// COPY, not INSERT ... VALUES: PostgreSQL spent about a third of its time per
+// row parsing the VALUES list (docs/benchmarks.md, "Issue #16").
+const std::vector<std::string> kColumns{"symbol", "price", "source", "timestamp"};
 
 double Uniform01() {
   static std::mt19937_64 rng{std::random_device{}()};
@@ -55,19 +59,6 @@ absl::Status PriceWriter::Open(bool migrate) {
   }
 }
 
-std::string PriceWriter::BuildInsert(const std::vector<PriceRow>& rows, size_t begin,
-                                     size_t end) const {
-  std::string sql = "INSERT INTO stock_prices (symbol, price, source, timestamp) VALUES ";
-  for (size_t i = begin; i < end; ++i) {
-    const PriceRow& row = rows[i];
-    absl::StrAppend(&sql, i == begin ? "(" : ",(", conn_->quote(row.symbol), ",",
-                    // %.17g round-trips a double exactly.
-                    absl::StrFormat("%.17g", row.price), ",", conn_->quote(row.source), ",",
-                    row.timestamp, ")");
-  }
-  return sql;
-}
-
 absl::Status PriceWriter::Insert(const std::vector<PriceRow>& rows) {
   if (rows.empty()) return absl::OkStatus();
   while (!*stop_) {
@@ -78,9 +69,12 @@ absl::Status PriceWriter::Insert(const std::vector<PriceRow>& rows) {
         spdlog::info("reconnected to PostgreSQL {}", target_);
       }
       pqxx::work tx(*conn_, "insert_prices");
-      for (size_t begin = 0; begin < rows.size(); begin += kRowsPerStatement) {
-        tx.exec(BuildInsert(rows, begin, std::min(rows.size(), begin + kRowsPerStatement)));
+      pqxx::stream_to copy(tx, "stock_prices", kColumns);
+      for (const PriceRow& row : rows) {
+        // %.17g round-trips a double exactly.
+        copy << std::make_tuple(row.symbol, absl::StrFormat("%.17g", row.price), row.source, row.timestamp);
       }
+      copy.complete();
       tx.commit();
       backoff_.Reset();
       return absl::OkStatus();

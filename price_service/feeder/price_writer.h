@@ -11,8 +11,8 @@
 
 namespace stockfeed::feeder {
 
-// Writes rows into stock_prices with multi-row INSERTs (one statement and one
-// transaction per call, so the table's statement trigger notifies once).
+// Writes rows into stock_prices with COPY (one statement and one transaction
+// per call, so the table's statement trigger queues and notifies once).
 // Connects lazily; when the connection is lost it reconnects with backoff and
 // retries the batch, so a database restart only pauses the feeder. (A batch
 // whose COMMIT was in flight when the connection died may then be written
@@ -30,8 +30,6 @@ class PriceWriter {
   absl::Status Insert(const std::vector<PriceRow>& rows);
 
  private:
-  std::string BuildInsert(const std::vector<PriceRow>& rows, size_t begin, size_t end) const;
-
   std::string database_url_;
   std::string target_;
   const std::atomic<bool>* stop_;

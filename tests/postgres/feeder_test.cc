@@ -45,6 +45,8 @@ TEST_F(FeederTest, SimulateInsertsRequestedRows) {
   EXPECT_EQ(SqlValue(url_, "SELECT count(*) FROM stock_prices"), "20000");
   EXPECT_EQ(SqlValue(url_, "SELECT count(DISTINCT symbol) || '/' || count(DISTINCT source) FROM stock_prices"), "3/2");
   EXPECT_EQ(SqlValue(url_, "SELECT count(*) FROM stock_prices WHERE price <= 0 OR timestamp < 1600000000"), "0");
+  // COPY fires the statement trigger too: every row waits for the sequencer.
+  EXPECT_EQ(SqlValue(url_, "SELECT sum(cardinality(ids)) FROM stock_prices_pending"), "20000");
 }
 
 TEST_F(FeederTest, ReplaysSampleCsv) {
