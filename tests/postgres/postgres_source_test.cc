@@ -56,8 +56,9 @@ class LogCapture {
   std::shared_ptr<spdlog::logger> previous_;
 };
 
-std::unique_ptr<PriceServer> StartServer(const std::string& url) {
+std::unique_ptr<PriceServer> StartServer(const std::string& url, size_t replay_capacity = ServiceConfig().replay_capacity) {
   ServiceConfig config;
+  config.replay_capacity = replay_capacity;
   config.source = SourceKind::kPostgres;
   config.database_url = url;
   config.listen = {"127.0.0.1", 0};
@@ -449,6 +450,42 @@ TEST_F(PostgresSourceTest, DatabaseFromBeforeTheBatchTableKeepsItsNumbers) {
   std::vector<std::string> seen;
   for (const v1::PriceUpdate& update : got) seen.push_back(absl::StrCat(update.sequence(), ":", update.price()));
   EXPECT_EQ(absl::StrJoin(seen, " "), "2:2 4:4 5:5 6:6 7:7 9:9") << "seq 3 and 8 are deleted rows";
+}
+
+// After a restart, GetLatest knows the pairs whose last row is older than the
+// replay window too: their latest row by seq, not by id (here a row with a
+// lower id committed last).
+TEST_F(PostgresSourceTest, RestartLoadsTheLatestRowOfPairsOlderThanTheReplayWindow) {
+  constexpr size_t kWindow = 16;  // the smallest --replay_capacity
+  {
+    auto first = StartServer(url_);
+    ASSERT_NE(first, nullptr);
+    auto stub = v1::PriceFeed::NewStub(ChannelTo(first->port()));
+    ASSERT_TRUE(WaitForHealth(ChannelTo(first->port()), kServing, kTimeout));
+    pqxx::connection late_conn(url_);
+    pqxx::work late(late_conn);
+    late.exec("INSERT INTO stock_prices (symbol, price, source, timestamp) VALUES ('OLD', 2, 'x', 0)");
+    RunSql(url_, "INSERT INTO stock_prices (symbol, price, source, timestamp) VALUES ('OLD', 1, 'x', 0)");
+    ASSERT_EQ(WaitForLastSequence(*stub, 1, kTimeout).last_sequence(), 1u);
+    late.commit();
+    ASSERT_EQ(WaitForLastSequence(*stub, 2, kTimeout).last_sequence(), 2u);
+    pqxx::connection conn(url_);
+    InsertMarked(conn, 100, 2 * kWindow);
+    ASSERT_EQ(WaitForLastSequence(*stub, 2 + 2 * kWindow, kTimeout).last_sequence(), 2 + 2 * kWindow);
+  }
+  auto second = StartServer(url_, kWindow);
+  ASSERT_NE(second, nullptr);
+  auto channel = ChannelTo(second->port());
+  ASSERT_TRUE(WaitForHealth(channel, kServing, kTimeout));
+  auto stub = v1::PriceFeed::NewStub(channel);
+  v1::GetLatestRequest request;
+  request.add_symbols("OLD");
+  v1::GetLatestResponse latest;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub->GetLatest(&context, request, &latest).ok());
+  ASSERT_EQ(latest.updates_size(), 1);
+  EXPECT_EQ(latest.updates(0).price(), 2) << "the row committed last, though its id is lower";
+  EXPECT_EQ(latest.updates(0).sequence(), 2u);
 }
 
 TEST_F(PostgresSourceTest, RestartedServiceResumesAndReplicasAgree) {
