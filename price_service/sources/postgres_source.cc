@@ -8,11 +8,13 @@
 #include <iterator>
 #include <random>
 #include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include <pqxx/pqxx>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/stored_price.h"
@@ -45,20 +47,37 @@ SELECT b.first_seq + u.ord - 1 AS seq, coalesce(p.symbol, ''), coalesce(p.price,
    AND b.first_seq + u.ord - 1 BETWEEN $1 + 1 AND $1 + $2
  ORDER BY 1)sql";
 
-// Latest row of every symbol/source pair up to seq $1 (the rows before the
-// replay window), so `snapshot` knows every pair after a restart. Reads the
-// whole numbered history: once per start.
-constexpr char kReadOlderLatest[] = R"sql(
+// Latest row of every symbol/source pair in seq ($1, $2]: LoadHistory walks
+// back from the replay window with it until it has seen every pair.
+constexpr char kReadLatestInRange[] = R"sql(
 SELECT * FROM (
   SELECT DISTINCT ON (p.symbol, p.source)
-         b.first_seq + u.ord - 1 AS seq, coalesce(p.symbol, ''), coalesce(p.price, 0), coalesce(p.source, ''),
+         b.first_seq + u.ord - 1 AS seq, p.symbol, p.price, p.source,
          (extract(epoch FROM p.inserted_at) * 1000000)::bigint
     FROM stock_prices_batches b
    CROSS JOIN LATERAL unnest(b.ids) WITH ORDINALITY AS u(id, ord)
     JOIN stock_prices p ON p.id = u.id
-   WHERE b.first_seq <= $1 AND b.first_seq + u.ord - 1 <= $1
+   WHERE b.last_seq > $1 AND b.first_seq <= $2
+     AND b.first_seq + u.ord - 1 BETWEEN $1 + 1 AND $2
+     AND p.symbol IS NOT NULL AND p.source IS NOT NULL AND p.price IS NOT NULL
    ORDER BY p.symbol, p.source, seq DESC) latest
  ORDER BY 1)sql";
+
+// How many symbol/source pairs stock_prices holds: one probe of
+// stock_prices_bars_idx per pair, not a scan of the table.
+constexpr char kCountPairs[] = R"sql(
+WITH RECURSIVE pairs(symbol, source) AS (
+  (SELECT symbol, source FROM stock_prices
+    WHERE symbol IS NOT NULL AND source IS NOT NULL ORDER BY symbol, source LIMIT 1)
+  UNION ALL
+  SELECT next.symbol, next.source
+    FROM pairs, LATERAL (SELECT s.symbol, s.source FROM stock_prices s
+                          WHERE (s.symbol, s.source) > (pairs.symbol, pairs.source) AND s.source IS NOT NULL
+                          ORDER BY s.symbol, s.source LIMIT 1) next)
+SELECT count(*) FROM pairs)sql";
+
+// Rows the backward walk reads first; each further step reads twice as many.
+constexpr uint64_t kFirstLatestStep = 65536;
 
 constexpr char kReadState[] = "SELECT epoch, last_seq FROM feed_state";
 constexpr char kNewEpoch[] =
@@ -93,6 +112,33 @@ FeedRange ReadRange(pqxx::transaction_base& tx, uint64_t after, uint64_t count) 
     if (!row[5].as<bool>()) range.rows.push_back(Decode(row));
   }
   return range;
+}
+
+// The latest row, by seq, of every pair whose rows all precede seq `before`
+// (pairs in `window` are left out), oldest first. Walks back in growing steps
+// and stops once every pair of the table was seen, so a start reads the
+// recent history, not all of it (unless some pair went quiet long ago).
+std::vector<StoredPrice> ReadLatestBefore(pqxx::transaction_base& tx, uint64_t before,
+                                          const std::vector<StoredPrice>& window) {
+  if (before == 0) return {};
+  absl::flat_hash_set<std::pair<std::string, std::string>> seen;
+  for (const StoredPrice& row : window) {
+    if (row.status.ok()) seen.emplace(row.update.symbol(), row.update.source());
+  }
+  const size_t pairs = tx.exec1(kCountPairs)[0].as<size_t>();
+  std::vector<StoredPrice> latest;
+  uint64_t step = kFirstLatestStep;
+  for (uint64_t end = before; end > 0 && seen.size() < pairs; step *= 2) {
+    const uint64_t start = end - std::min(end, step);
+    for (const pqxx::row& row : tx.exec_params(kReadLatestInRange, static_cast<int64_t>(start),
+                                               static_cast<int64_t>(end))) {
+      if (seen.emplace(row[1].c_str(), row[3].c_str()).second) latest.push_back(Decode(row));
+    }
+    end = start;
+  }
+  std::sort(latest.begin(), latest.end(),
+            [](const StoredPrice& a, const StoredPrice& b) { return a.sequence < b.sequence; });
+  return latest;
 }
 
 double Uniform01() {
@@ -236,15 +282,10 @@ void PostgresSource::LoadHistory(pqxx::connection_base& conn, const std::string&
   pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(conn, "load_history");
   const uint64_t last_seq = tx.exec1(kReadState)[1].as<uint64_t>();
   const uint64_t window_start = last_seq - std::min<uint64_t>(last_seq, options_.replay_capacity);
-  std::vector<StoredPrice> decoded;
-  if (window_start > 0) {
-    // Published first and then pushed out of the replay buffer by the window,
-    // these still leave their pair's latest price for snapshots.
-    for (const pqxx::row& row : tx.exec_params(kReadOlderLatest, static_cast<int64_t>(window_start))) {
-      decoded.push_back(Decode(row));
-    }
-  }
   FeedRange window = ReadRange(tx, window_start, last_seq - window_start);
+  // Published first and then pushed out of the replay buffer by the window,
+  // these leave the latest price of pairs missing from the window for snapshots.
+  std::vector<StoredPrice> decoded = ReadLatestBefore(tx, window_start, window.rows);
   tx.commit();
   const size_t window_rows = window.rows.size();
   std::move(window.rows.begin(), window.rows.end(), std::back_inserter(decoded));
