@@ -40,7 +40,7 @@ ABSL_FLAG(std::string, database_url, "",
           "postgres: connection string (default: $DATABASE_URL, else "
           "postgresql://user:password@localhost/stockdb)");
 ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(1), "postgres: safety poll interval");
-ABSL_FLAG(uint64_t, postgres_batch, 5000, "postgres: rows sequenced and read per statement");
+ABSL_FLAG(uint64_t, postgres_batch, 1000, "postgres: rows sequenced and read per statement");
 ABSL_FLAG(bool, migrate_only, false,
           "apply the database migrations to --database_url and exit (0 on success)");
 ABSL_FLAG(uint64_t, max_filter_names, 1024, "symbols plus sources one Subscribe/GetLatest filter may name");

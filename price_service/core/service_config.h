@@ -51,8 +51,11 @@ struct ServiceConfig {
   std::string database_url;
   // Safety poll: read even without a notification this often.
   absl::Duration poll_interval = absl::Seconds(1);
-  // Rows sequenced and read per statement.
-  size_t postgres_batch = 5000;
+  // Rows sequenced and read per statement. Small enough that one read is
+  // published before the next is taken, and well below the gateway's
+  // --max_backlog (4096): a 5,000-row read arrived as one burst and the
+  // gateway conflated its clients (docs/benchmarks.md, "Issue #16").
+  size_t postgres_batch = 1000;
   // Apply the database migrations and exit instead of serving.
   bool migrate_only = false;
 

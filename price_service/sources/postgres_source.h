@@ -27,7 +27,7 @@ struct PostgresSourceOptions {
   // Rows loaded into the hub on start (resumes across a service restart).
   size_t replay_capacity = 65536;
   // Rows sequenced and read per statement.
-  size_t batch = 5000;
+  size_t batch = 1000;
   bool apply_migrations = true;
   Backoff::Options reconnect{absl::Milliseconds(100), absl::Seconds(5)};
 };
