@@ -269,7 +269,9 @@ TEST_F(PostgresSourceTest, LateCommitOfLowerIdIsNotLost) {
 TEST_F(PostgresSourceTest, ListenerTerminatedMidStreamLosesAndDuplicatesNothing) {
   LogCapture log;
   StartAndSubscribe();
-  std::thread writer([this] { ResilientWriter(url_, 100, 2000, absl::Milliseconds(3)); });
+  // ~190 transactions 10 ms apart: the writer takes at least 1.9 s however
+  // fast the database is, so all three kills land mid-stream.
+  std::thread writer([this] { ResilientWriter(url_, 100, 2000, absl::Milliseconds(10)); });
   for (int i = 0; i < 3; ++i) {
     absl::SleepFor(absl::Milliseconds(200));
     EXPECT_EQ(SqlValue(url_, "SELECT count(*) FROM pg_terminate_backend((SELECT pid FROM "
