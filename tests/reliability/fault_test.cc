@@ -66,7 +66,13 @@ class FeedFollower {
   void Take(const json::object& item) {
     const json::string& type = item.at("type").as_string();
     if (type == "status") upstream_ = std::string(item.at("upstream").as_string());
-    if (type == "epoch") problems_.push_back("unexpected new epoch");
+    // A client whose welcome named no epoch (it came before the gateway's
+    // first price) is told of the first one (docs/protocol.md); any later
+    // epoch means the fault restarted the feed's numbering.
+    if (type == "connected" || type == "epoch") {
+      if (type == "epoch" && !epoch_.empty()) problems_.push_back("unexpected new epoch");
+      epoch_ = std::string(item.at("epoch").as_string());
+    }
     if (type != "price" || item.contains("snapshot")) return;
     const uint64_t seq = Seq(item);
     if (last_seq_ != 0 && seq != last_seq_ + 1) {
@@ -78,6 +84,7 @@ class FeedFollower {
 
   WsClient client_;
   std::string upstream_;
+  std::string epoch_;
   uint64_t prices_ = 0;
   uint64_t last_seq_ = 0;
   std::vector<std::string> problems_;
