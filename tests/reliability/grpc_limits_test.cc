@@ -13,6 +13,7 @@
 #include "probe.h"
 #include "proc_stats.h"
 #include "stockfeed/v1/price_feed.grpc.pb.h"
+#include "support/grpc_subscribe.h"
 #include "support/process.h"
 #include "support/system.h"
 
@@ -49,19 +50,11 @@ std::unique_ptr<v1::PriceFeed::Stub> StubFor(int port) {
       grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
 }
 
-// OK once the stream delivers an update, else how the call ended.
 grpc::Status SubscribeStatus(v1::PriceFeed::Stub& stub, const v1::SubscribeRequest& request,
                              seconds deadline = seconds(10)) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + deadline);
-  auto reader = stub.Subscribe(&context, request);
-  v1::PriceUpdate update;
-  if (reader->Read(&update)) {
-    context.TryCancel();
-    reader->Finish();
-    return grpc::Status::OK;
-  }
-  return reader->Finish();
+  return FirstSubscribeUpdate(stub, context, request);
 }
 
 class GrpcLimitsTest : public ::testing::Test {

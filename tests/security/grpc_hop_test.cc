@@ -15,6 +15,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "protos/grpc_reflection_subset.grpc.pb.h"
 #include "stockfeed/v1/price_feed.grpc.pb.h"
+#include "support/grpc_subscribe.h"
 #include "support/process.h"
 #include "support/system.h"
 #include "support/ws_client.h"
@@ -63,14 +64,7 @@ grpc::Status SubscribeOnce(grpc::Channel& channel, const std::string& token) {
   grpc::ClientContext context;
   Prepare(context, token);
   auto stub = v1::PriceFeed::NewStub(std::shared_ptr<grpc::Channel>(&channel, [](auto*) {}));
-  auto reader = stub->Subscribe(&context, v1::SubscribeRequest());
-  v1::PriceUpdate update;
-  if (reader->Read(&update)) {
-    context.TryCancel();
-    reader->Finish();
-    return grpc::Status::OK;
-  }
-  return reader->Finish();
+  return FirstSubscribeUpdate(*stub, context, v1::SubscribeRequest());
 }
 
 grpc::Status GetLatest(grpc::Channel& channel, const std::string& token) {
