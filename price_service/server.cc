@@ -13,6 +13,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
+#include "heap_releaser.h"
 #include "pqxx/pqxx"
 #include "sources/bar_source.h"
 #include "sources/postgres_bars.h"
@@ -32,6 +33,9 @@ namespace {
 constexpr char kServiceName[] = "stockfeed.v1.PriceFeed";
 // PostgreSQL: bar requests waiting for the database beyond this fail at once.
 constexpr size_t kMaxPendingBarQueries = 64;
+// Freed heap goes back to the system within this period once this much is free.
+constexpr absl::Duration kHeapReleasePeriod = absl::Seconds(2);
+constexpr size_t kHeapReleaseMinFree = 4 << 20;
 
 // `on_health` reports whether the source can currently deliver (the
 // simulator always can).
@@ -99,6 +103,7 @@ void LogConfig(const ServiceConfig& config) {
 struct PriceServer::Parts {
   metrics::Registry registry;  // first: everything below registers in it
   ServiceConfig config;
+  HeapReleaser heap_releaser{kHeapReleasePeriod, kHeapReleaseMinFree};
   PriceHub hub;
   BarBook bar_book;  // simulator mode: filled by the source
   std::unique_ptr<BarSource> bar_source;

@@ -30,13 +30,6 @@ v1::SubscribeRequest HugeFilter() {
   return request;
 }
 
-// 117 KB, about twice the default --max_receive_message_bytes.
-v1::SubscribeRequest PastTheSizeCap() {
-  v1::SubscribeRequest request;
-  for (int i = 0; i < 16'000; ++i) request.add_symbols("S" + std::to_string(i));
-  return request;
-}
-
 // Small enough for the message-size cap, more names than --max_filter_names.
 v1::SubscribeRequest TooManyNames() {
   v1::SubscribeRequest request;
@@ -120,17 +113,16 @@ TEST_F(GrpcLimitsTest, ALargeAcceptedFilterLogsOneShortLine) {
   EXPECT_LT(LongestLogLine(), 2048u);
 }
 
-// Filters past the size cap and past --max_filter_names, sent back to back
+// The 5 MB filter and filters past --max_filter_names, sent back to back
 // straight to the service behind a gateway: each refused with its status,
 // while a WebSocket client of the gateway (its prices come through the
 // service) is as timely as on a quiet system and the service's memory stays
-// bounded and comes back. (Not the 5 MB filter over and over: the
-// freed heap of those stays with price_service, 3.7-18 MiB above the baseline
-// afterwards, see docs/reliability.md.)
+// bounded and comes back (gRPC frees each 5 MB request into a thread's
+// arena; price_service's HeapReleaser hands it back).
 TEST(GrpcLimitsUnderLoadTest, RepeatedOversizedFiltersCostOthersNothing) {
   System system({.rate = 1000, .gateway_args = SmallFeedLogArgs()});
   WaitForFullFeedLog(1000);
-  const v1::SubscribeRequest oversized = PastTheSizeCap();
+  const v1::SubscribeRequest oversized = HugeFilter();
   const v1::SubscribeRequest too_many = TooManyNames();
   std::atomic<int> refused{0}, wrongly_answered{0};
   const Impact impact = MeasureImpact(system.service(), system.gateway_port(), "/ws?protocol=v1",
@@ -149,7 +141,7 @@ TEST(GrpcLimitsUnderLoadTest, RepeatedOversizedFiltersCostOthersNothing) {
   });
   ExpectContained(system.service(), impact);
   std::cout << refused.load() << " oversized filters refused, " << wrongly_answered.load() << " otherwise answered\n";
-  EXPECT_GE(refused.load(), 200) << "the adversary hardly sent anything";
+  EXPECT_GE(refused.load(), 100) << "the adversary hardly sent anything";
   EXPECT_EQ(wrongly_answered.load(), 0);
   EXPECT_TRUE(system.gateway().running()) << system.gateway().Log();
 }
