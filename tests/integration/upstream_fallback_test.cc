@@ -104,7 +104,11 @@ TEST(UpstreamFallbackTest, AnOldServiceIsReadWithSubscribeAndResumedExactly) {
   const int gateway_port = FreePort();
   ChildProcess gateway(Binaries::Gateway(),
                        {"--listen=127.0.0.1:" + std::to_string(gateway_port), "--web_root=" + Binaries::WebRoot(),
-                        "--threads=1", "--upstream=127.0.0.1:" + std::to_string(service_port)},
+                        "--threads=1", "--upstream=127.0.0.1:" + std::to_string(service_port),
+                        // Passes far apart: the last prices before the service goes away
+                        // are still waiting for one when the gateway learns it has gone,
+                        // and must reach the client before the "reconnecting" status.
+                        "--fanout_interval=500ms"},
                        dir + "/ws_gateway.log");
   ASSERT_TRUE(WaitForPort(gateway_port, seconds(10))) << gateway.Log();
   WsClient client(gateway_port, "/ws?protocol=v1");

@@ -64,6 +64,10 @@ void Shard::DrainInbox() {
         log_.MarkGap();
         break;
       case FeedEvent::Kind::kStatus:
+        // Prices the gateway had before the change reach clients before its
+        // status (the next pass may be a fan-out interval away).
+        if (prices || pass_scheduled_) RunPass();
+        prices = false;
         upstream_state_ = event.state;
         status_frame_ = event.frame;
         for (ShardClient* session : sessions_) session->SendStatus(status_frame_);
