@@ -237,6 +237,7 @@ void PriceServer::Shutdown() {
   parts_->server->GetHealthCheckService()->Shutdown();
   parts_->server->Shutdown(absl::ToChronoTime(absl::Now() + parts_->config.shutdown_grace));
   parts_->server->Wait();
+  parts_->service.StopPacing();
   parts_->server.reset();
   const PriceHub::Stats stats = parts_->hub.stats();
   spdlog::info("price_service stopped: published={} duplicates_ignored={}", stats.published,

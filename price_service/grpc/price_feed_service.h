@@ -54,6 +54,12 @@ class PriceFeedService final : public PriceFeedServiceBase {
 
   size_t active_subscribers() const { return active_subscribers_.load(); }
 
+  // Once the server's Wait() has returned (every stream is done): stops the
+  // pacer's thread, so that nothing it did can overlap the grpc::Server's
+  // destruction (a join orders it; gRPC's own completion signalling is
+  // invisible to ThreadSanitizer).
+  void StopPacing() { pacer_.reset(); }
+
  private:
   class FeedReactor;
   class UpdateReactor;
