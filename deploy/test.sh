@@ -20,14 +20,17 @@ default_sanitizers=0
 (($# == 0)) && default_sanitizers=1
 [[ ${STOCKFEED_SANITIZERS:-$default_sanitizers} == 1 ]] || exit 0
 
-# TSan over the unit tests and the gateway's integration tests (shards,
-# sessions, hub fan-out and the upstream client's reconnect and resume across
-# real threads and sockets, with both servers built with TSan). Only what
-# those tests run is built.
+# TSan over the unit tests and the integration tests of the concurrent parts,
+# with both servers built with TSan: the gateway's shards, sessions, SSE and
+# frame socket, the upstream client's reconnect, resume and failover, the
+# service's hub, pacer and streams, and shutdown on signals. Only what those
+# tests run is built.
+tsan_integration=(gateway_integration_tests protocol_integration_tests sse_integration_tests frame_socket_tests
+  upstream_failover_tests lifecycle_signals_tests price_service_integration_tests subscribe_streams_tests)
 cmake --preset tsan
-cmake --build --preset tsan --target ws_gateway price_service tests/unit/all gateway_integration_tests
+cmake --build --preset tsan --target ws_gateway price_service tests/unit/all "${tsan_integration[@]}"
 ctest --preset tsan --parallel 2 -L unit
-ctest --preset tsan --parallel 2 -R '^(GatewayTest|GatewayUpstreamTest)\.'
+ctest --preset tsan --parallel 2 -R '^(GatewayTest|GatewayUpstreamTest|ProtocolTest|SseTest|FrameSocketTest|UpstreamFailoverTest|LifecycleSignalsTest|PriceService[A-Za-z]*|PacedStreamsTest|SlowStreamTest|SubscribeStreamsTest)\.'
 
 # ASan+UBSan over the unit tests and the integration label (both servers and
 # the client tools built with ASan+UBSan); STOCKFEED_ASAN=0 leaves it out.
