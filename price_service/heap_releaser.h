@@ -11,9 +11,9 @@ namespace stockfeed::price_service {
 // glibc returns memory freed into a thread's arena to the kernel only from
 // the arena's top, and gRPC frees each large request there (a 5 MB Subscribe
 // filter it refuses by size, say): without help a burst of those leaves the
-// process 10-16 MiB larger for good (docs/reliability.md). This thread looks
+// process 9-16 MiB larger for good (docs/reliability.md). This thread looks
 // every `period` and, when malloc holds at least `min_free` bytes free, has it
-// hand the free pages back (malloc_trim). That costs 15-30 us when they were
+// hand the free pages back (malloc_trim). That costs 14-32 us when they were
 // handed back already (malloc still counts them as free), a few hundred us to
 // 2 ms when there is something to return.
 class HeapReleaser {
