@@ -46,6 +46,7 @@ class Session : public ShardClient, public std::enable_shared_from_this<Session>
   void Start(boost::beast::http::request<boost::beast::http::string_body> request);
   // New frames in the log, or the socket went idle: write what is due.
   void Pump() override;
+  void PrefetchForPump() const override { PrefetchObject(this); }
   // Status message for clients that asked for them.
   void SendStatus(const FramePtr& status) override;
   // Close handshake with `code` and a reason.
@@ -135,7 +136,6 @@ class Session : public ShardClient, public std::enable_shared_from_this<Session>
   std::chrono::steady_clock::time_point last_heard_{};  // last frame from the client
   bool ping_outstanding_ = false;
   bool deflate_ = false;  // permessage-deflate negotiated: compressed prices, Beast reads
-  std::vector<FramePtr> batch_;  // reused for every write: no allocation per write
   RateLimiter control_limiter_;  // every frame from the client: text, ping, pong
   RateLimiter reply_limiter_;    // reply bytes, per --reply_bytes_per_second
   bool sent_large_reply_ = false;  // its buffers and the heap are worth trimming

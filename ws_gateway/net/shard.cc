@@ -101,7 +101,16 @@ void Shard::SchedulePass() {
 void Shard::RunPass() {
   last_pass_ = std::chrono::steady_clock::now();
   // A session mid-write is skipped; when its write completes it asks for a pass.
-  for (ShardClient* session : sessions_) session->Pump();
+  // Each client's state is cold by now (thousands of them, a pass ago):
+  // the pass asks for a client's first line (its vtable pointer) eight
+  // clients ahead and for all of it four ahead, so those cache misses
+  // overlap the sends before it instead of adding to them.
+  const size_t count = sessions_.size();
+  for (size_t i = 0; i < count; ++i) {
+    if (i + 2 * kPrefetchAhead < count) __builtin_prefetch(sessions_[i + 2 * kPrefetchAhead]);
+    if (i + kPrefetchAhead < count) sessions_[i + kPrefetchAhead]->PrefetchForPump();
+    sessions_[i]->Pump();
+  }
   metrics_.pass_duration.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - last_pass_).count());
 }

@@ -102,6 +102,9 @@ class Shard {
   void RequestMemoryTrim() { trim_requested_ = true; }
 
  private:
+  // How many clients ahead RunPass() prefetches (see there).
+  static constexpr size_t kPrefetchAhead = 4;
+
   void DrainInbox();
   void RunPass();
   void ScheduleSweep();

@@ -31,6 +31,7 @@ class SseSession : public ShardClient, public std::enable_shared_from_this<SseSe
   void Start(int http_version_minor);
 
   void Pump() override;
+  void PrefetchForPump() const override { PrefetchObject(this); }
   void SendStatus(const FramePtr& status) override;
   void CloseForShutdown(const std::string& reason) override;
   void CheckTimeouts(std::chrono::steady_clock::time_point now) override;
