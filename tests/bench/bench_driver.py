@@ -21,6 +21,10 @@ import time
 SERVER_CPU = "1"   # taskset core for the server under test
 LOADGEN_CPU = "0"  # taskset core for ws_loadgen
 KINDS = ("ours", "node", "python")
+# With --baseline-ws-gateway: ours again, with an older gateway binary, in the
+# same rotation, so a change's before and after come from one run.
+BASELINE = "baseline"
+OUR_KINDS = ("ours", BASELINE)
 P99_LIMIT_US = 100_000  # saturation: p99 above this ends the ladder
 
 
@@ -60,14 +64,15 @@ class ServerUnderTest:
 
     def __enter__(self):
         tick = [f"--tick_ms={self.tick_ms}"] if self.tick_ms else []
-        if self.kind == "ours":
+        if self.kind in OUR_KINDS:
             grpc_port, ws_port = free_port(), free_port()
             tick = [f"--tick={self.tick_ms}ms"] if self.tick_ms else []  # an absl::Duration
             ps = self._spawn([str(self.env.price_service), f"--listen=127.0.0.1:{grpc_port}", "--admin_listen=127.0.0.1:0",
                               f"--rate={self.rate}", "--seed=1"] + tick, "price_service")
             wait_for_port(grpc_port, ps)
             # STOCKFEED_GATEWAY_ARGS: extra ws_gateway flags, for trying settings.
-            gw = self._spawn([str(self.env.ws_gateway), f"--listen=127.0.0.1:{ws_port}",
+            gateway = self.env.baseline_ws_gateway if self.kind == BASELINE else self.env.ws_gateway
+            gw = self._spawn([str(gateway), f"--listen=127.0.0.1:{ws_port}",
                               f"--upstream=127.0.0.1:{grpc_port}", "--threads=1",
                               *os.environ.get("STOCKFEED_GATEWAY_ARGS", "").split()], "ws_gateway")
             wait_for_port(ws_port, gw)
@@ -311,7 +316,7 @@ def scenario_saturation(env, kinds, batch=False):
 
 
 def scenario_burst(env, kind):
-    if kind == "ours" and "-tick" not in env.price_service_flags:
+    if kind in OUR_KINDS and "-tick" not in env.price_service_flags:
         return {"skipped": "price_service has no --tick (burst) flag"}
     with ServerUnderTest(env, kind, rate=200, tick_ms=1000) as srv:
         r = run_loadgen(env, srv, env.scale(5000), duration=env.dur(10), warmup=3)
@@ -605,7 +610,7 @@ RATE_INDEPENDENT = {"deliveries_per_s", "delivered_fraction", "clients", "gaps",
 def table(title, metrics, results, note=""):
     """results: kind -> summary (or {"skipped": why}). One row per metric.
     Latency is compared with Node only where Node sustained the rate."""
-    kinds = [k for k in KINDS if k in results]
+    kinds = [k for k in KINDS + (BASELINE,) if k in results]
     lines = [f"### {title}", ""] + ([note, ""] if note else [])
     lines.append("| metric | " + " | ".join(kinds) + " | ours vs node |")
     lines.append("|---" * (len(kinds) + 2) + "|")
@@ -812,6 +817,8 @@ class Env:
         self.pg_rates = [int(x) for x in args.pg_rates.split(",") if x]
         self.baseline_price_service = (pathlib.Path(args.baseline_price_service).resolve()
                                        if args.baseline_price_service else None)
+        self.baseline_ws_gateway = (pathlib.Path(args.baseline_ws_gateway).resolve()
+                                    if args.baseline_ws_gateway else None)
         self.log_dir = self.build_dir / "bench-logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.price_service_flags = ""
@@ -854,6 +861,8 @@ def main():
     ap.add_argument("--pg-rates", default=",".join(map(str, PG_RATES)), help="scenario 7's ladder, rows/s")
     ap.add_argument("--baseline-price-service", default="",
                     help="scenario 8: also measure this (older) price_service binary's Subscribe")
+    ap.add_argument("--baseline-ws-gateway", default="",
+                    help="scenarios 1-5: also run ours with this (older) ws_gateway binary, as kind \"baseline\"")
     ap.add_argument("--no-doc", action="store_true", help="do not touch docs/benchmarks.md")
     ap.add_argument("--command", default="tests/bench/run_benchmarks.sh")
     args = ap.parse_args()
@@ -868,6 +877,10 @@ def main():
             sys.exit(f"ours requested but {env.price_service} / {env.ws_gateway} are not built")
         print("ours: price_service/ws_gateway not built, skipping them")
         kinds.remove("ours")
+    if env.baseline_ws_gateway:
+        if not os.access(env.baseline_ws_gateway, os.X_OK):
+            sys.exit(f"--baseline-ws-gateway: {env.baseline_ws_gateway} is not an executable")
+        kinds.insert(kinds.index("ours") + 1 if "ours" in kinds else 0, BASELINE)
     if args.quick:
         if not args.only:  # ours when built, else the Python peer (no npm needed)
             kinds = ["ours"] if env.have_ours() else ["python"]

@@ -10,6 +10,7 @@
 # scenario or step, kinds alternating; default 3: median and min–max reported),
 # --pg-rates=1000,... (scenario 7's ladder), --no-doc,
 # --baseline-price-service=PATH (scenario 8: an older price_service measured beside this one),
+# --baseline-ws-gateway=PATH (scenarios 1-5: ours again with an older ws_gateway, as "baseline"),
 # --loadgen PATH (default <build-dir>/tests/bench/ws_loadgen).
 # Builds with `cmake --preset release` when needed, installs the Node peer's
 # dependencies with `npm ci`, then runs tests/bench/bench_driver.py.
