@@ -40,7 +40,7 @@ ABSL_FLAG(double, control_rate, 20, "messages per second a client may send (toke
 ABSL_FLAG(double, control_burst, 40, "burst size of that token bucket");
 ABSL_FLAG(absl::Duration, handshake_timeout, absl::Seconds(10), "HTTP request / WebSocket handshake timeout");
 ABSL_FLAG(absl::Duration, idle_timeout, absl::Seconds(30),
-          "close a client silent this long (pinged at half of it)");
+          "close a client silent this long (pinged after half to three quarters of it)");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(5), "on SIGTERM, wait this long for clients to close");
 ABSL_FLAG(absl::Duration, upstream_backoff_initial, absl::Milliseconds(100), "first upstream reconnect delay");
 ABSL_FLAG(absl::Duration, upstream_backoff_max, absl::Milliseconds(800),

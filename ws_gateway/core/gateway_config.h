@@ -47,7 +47,8 @@ struct GatewayConfig {
   double control_rate = 20;
   double control_burst = 40;
   absl::Duration handshake_timeout = absl::Seconds(10);
-  // No frame from the client for half of this: ping; for all of it: close.
+  // No frame from the client for half to three quarters of this (see
+  // heartbeat.h): ping; for all of it: close.
   absl::Duration idle_timeout = absl::Seconds(30);
   // SIGINT/SIGTERM: close frames go out, then the process exits within this.
   absl::Duration drain_timeout = absl::Seconds(5);

@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <optional>
@@ -16,6 +17,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/algorithm/container.h"
 #include "core/deflate.h"
+#include "core/heartbeat.h"
 #include "core/messages.h"
 #include "shard.h"
 #include "spdlog/spdlog.h"
@@ -143,7 +145,9 @@ void Session::OnAccept(const error_code& ec) {
   registered_ = true;
   HeardFromClient();
   shard_.Add(this);
-  ++shard_.counters().total_connections;
+  const uint64_t connection_number = ++shard_.counters().total_connections;
+  ping_after_ms_ = static_cast<uint32_t>(std::min<int64_t>(
+      absl::ToInt64Milliseconds(PingAfterSilence(shard_.config().idle_timeout, connection_number)), UINT32_MAX));
   const uint64_t active = ++shard_.counters().active_connections;
   spdlog::info("client connected: peer={} protocol={} sub={} active={}", peer_, params_.rich ? "v1" : "workshop",
                auth_.claims ? auth_.claims->subject : "-", active);
@@ -771,7 +775,7 @@ void Session::CheckTimeouts(std::chrono::steady_clock::time_point now) {
     socket_.ReleaseMemory();
     shard_.RequestMemoryTrim();
   }
-  if (silent >= ToChrono(config.idle_timeout / 2) && !ping_outstanding_ && !closing_) {
+  if (silent >= std::chrono::milliseconds(ping_after_ms_) && !ping_outstanding_ && !closing_) {
     // An empty ping (RFC 6455 §5.5.2); any frame back, its pong included,
     // counts as a sign of life.
     static constexpr char kPing[] = {'\x89', '\x00'};

@@ -55,7 +55,7 @@ class Session : public ShardClient, public std::enable_shared_from_this<Session>
     Close(boost::beast::websocket::close_code::going_away, reason);
   }
   // Disconnects a client that stopped reading past --write_stall_timeout or
-  // sent nothing for --idle_timeout; pings it at half of that.
+  // sent nothing for --idle_timeout; pings it after half to three quarters of that.
   // Also announces a token's expiry --jwt_refresh_window ahead and closes
   // with 4001 when it has run out.
   void CheckTimeouts(std::chrono::steady_clock::time_point now) override;
@@ -136,6 +136,7 @@ class Session : public ShardClient, public std::enable_shared_from_this<Session>
   std::chrono::steady_clock::time_point last_heard_{};  // last frame from the client
   bool ping_outstanding_ = false;
   bool deflate_ = false;  // permessage-deflate negotiated: compressed prices, Beast reads
+  uint32_t ping_after_ms_ = 0;  // this client's silence before a ping (fills a hole)
   RateLimiter control_limiter_;  // every frame from the client: text, ping, pong
   RateLimiter reply_limiter_;    // reply bytes, per --reply_bytes_per_second
   bool sent_large_reply_ = false;  // its buffers and the heap are worth trimming
