@@ -20,7 +20,7 @@ SeqTracker::Verdict SeqTracker::Observe(uint64_t seq, uint64_t* missing) {
   return Verdict::kGap;
 }
 
-void DeliveryTally::OnFrame(std::string_view frame, int64_t now_us, SeqTracker& seq) {
+void DeliveryTally::OnFrame(std::string_view frame, ReceiveTime received, SeqTracker& seq) {
   ++frames;
   bytes += static_cast<int64_t>(frame.size());
   const bool ok = ScanFrame(frame, [&](const ScannedObject& obj) {
@@ -33,7 +33,8 @@ void DeliveryTally::OnFrame(std::string_view frame, int64_t now_us, SeqTracker& 
       return;
     }
     ++price_updates;
-    latency.Record(now_us - obj.event_time_us);
+    latency.Record(received.arrived_us - obj.event_time_us);
+    read_latency.Record(received.read_us - obj.event_time_us);
     uint64_t skipped = 0;
     switch (seq.Observe(obj.seq, &skipped)) {
       case SeqTracker::Verdict::kGap:
@@ -65,6 +66,7 @@ void DeliveryTally::Merge(const DeliveryTally& other) {
   seq_duplicates += other.seq_duplicates;
   seq_backwards += other.seq_backwards;
   latency.Merge(other.latency);
+  read_latency.Merge(other.read_latency);
 }
 
 }  // namespace stockfeed::bench

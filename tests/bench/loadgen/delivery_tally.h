@@ -22,6 +22,15 @@ class SeqTracker {
   uint64_t last_ = 0;
 };
 
+// When a frame's bytes came in, both CLOCK_REALTIME: `arrived_us` when they
+// reached the client's socket (the kernel's receive timestamp, taken on
+// loopback in the sending server's context), `read_us` when the load
+// generator read them, which adds its own scheduling delays.
+struct ReceiveTime {
+  int64_t arrived_us = 0;
+  int64_t read_us = 0;
+};
+
 struct DeliveryTally {
   int64_t frames = 0;
   int64_t bytes = 0;
@@ -32,10 +41,10 @@ struct DeliveryTally {
   int64_t seq_missing = 0;     // updates skipped over by those gaps
   int64_t seq_duplicates = 0;
   int64_t seq_backwards = 0;
-  LatencyHistogram latency;
+  LatencyHistogram latency;       // event time -> arrival at the client's socket
+  LatencyHistogram read_latency;  // event time -> read by the load generator
 
-  // Scans one text frame; `now_us` is the receive time (CLOCK_REALTIME).
-  void OnFrame(std::string_view frame, int64_t now_us, SeqTracker& seq);
+  void OnFrame(std::string_view frame, ReceiveTime received, SeqTracker& seq);
   void Merge(const DeliveryTally& other);
 };
 

@@ -152,12 +152,13 @@ TEST(SeqTracker, StrictIncreaseWithGapsDuplicatesAndBackwards) {
 TEST(DeliveryTally, CountsPricesOthersAndLatency) {
   DeliveryTally tally;
   SeqTracker seq;
-  tally.OnFrame(R"({"type":"connected"})", 1000, seq);
+  const ReceiveTime received{.arrived_us = 1000, .read_us = 1200};
+  tally.OnFrame(R"({"type":"connected"})", received, seq);
   tally.OnFrame(R"([{"type":"price","seq":1,"event_time_us":900},{"type":"price","seq":3,"event_time_us":950}])",
-                1000, seq);
-  tally.OnFrame(R"({"type":"price","seq":3,"event_time_us":990})", 1000, seq);
-  tally.OnFrame(R"({"type":"price"})", 1000, seq);
-  tally.OnFrame("not json", 1000, seq);
+                received, seq);
+  tally.OnFrame(R"({"type":"price","seq":3,"event_time_us":990})", received, seq);
+  tally.OnFrame(R"({"type":"price"})", received, seq);
+  tally.OnFrame("not json", received, seq);
   EXPECT_EQ(tally.frames, 5);
   EXPECT_EQ(tally.other_messages, 1);
   EXPECT_EQ(tally.price_updates, 3);
@@ -167,6 +168,8 @@ TEST(DeliveryTally, CountsPricesOthersAndLatency) {
   EXPECT_EQ(tally.parse_errors, 2);
   EXPECT_EQ(tally.latency.max(), 100);
   EXPECT_EQ(tally.latency.min(), 10);
+  EXPECT_EQ(tally.read_latency.max(), 300);
+  EXPECT_EQ(tally.read_latency.min(), 210);
 }
 
 }  // namespace

@@ -55,6 +55,10 @@ std::string FormatSummary(const LoadConfig& config, const LoadResult& r) {
   out += Line("latency us (healthy): p50 %lld  p99 %lld  p99.9 %lld  max %lld  mean %.0f",
               (long long)h.ValueAtPercentile(50), (long long)h.ValueAtPercentile(99),
               (long long)h.ValueAtPercentile(99.9), (long long)h.max(), h.mean());
+  const auto& read = r.healthy.read_latency;
+  out += Line("  to the load generator's read: p50 %lld  p99 %lld  p99.9 %lld  max %lld",
+              (long long)read.ValueAtPercentile(50), (long long)read.ValueAtPercentile(99),
+              (long long)read.ValueAtPercentile(99.9), (long long)read.max());
   out += Line("seq (healthy): gaps %lld missing %lld duplicates %lld backwards %lld  other msgs %lld  parse errors %lld",
               (long long)r.healthy.seq_gaps, (long long)r.healthy.seq_missing,
               (long long)r.healthy.seq_duplicates, (long long)r.healthy.seq_backwards,
@@ -111,6 +115,7 @@ std::string FormatResultLine(const LoadConfig& config, const LoadResult& r) {
       {"seq_duplicates", r.healthy.seq_duplicates},
       {"seq_backwards", r.healthy.seq_backwards},
       {"latency_us", LatencyJson(r.healthy.latency)},
+      {"read_latency_us", LatencyJson(r.healthy.read_latency)},
       {"interval_max_latency_us",
        json::object{{"median", Median(r.interval_max_us)},
                     {"max", r.interval_max_us.empty()

@@ -3,12 +3,14 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/core/string.hpp>
@@ -34,6 +36,20 @@ int64_t RealtimeMicros() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
+}
+
+// The SO_TIMESTAMPNS receive time recvmsg() attached, if any (the kernel
+// starts stamping a moment after the first socket asks).
+std::optional<int64_t> ArrivalMicros(msghdr& message) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+      timespec ts;
+      std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+      if (ts.tv_sec == 0) return std::nullopt;
+      return static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
+    }
+  }
+  return std::nullopt;
 }
 
 struct DeflateResponse {
@@ -81,6 +97,9 @@ void WsClient::Start() {
   if (!fd_) return Close();
   const int one = 1;
   ::setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  // Latency is measured to the bytes' arrival at this socket, the point the
+  // kernel floor (fanout_floor) also measures to.
+  ::setsockopt(fd_.get(), SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
   if (::connect(fd_.get(), reinterpret_cast<const sockaddr*>(&target.address),
                 target.address_size) != 0 &&
       errno != EINPROGRESS) {
@@ -141,12 +160,19 @@ std::string WsClient::HandshakeRequest() {
 void WsClient::OnReadable() {
   std::vector<char>& buffer = worker_.read_buffer;
   for (;;) {
-    const ssize_t n = ::recv(fd_.get(), buffer.data(), buffer.size(), 0);
+    iovec data{.iov_base = buffer.data(), .iov_len = buffer.size()};
+    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(timespec))> control;
+    msghdr message{.msg_iov = &data, .msg_iovlen = 1, .msg_control = control.data(),
+                   .msg_controllen = control.size()};
+    const ssize_t n = ::recvmsg(fd_.get(), &message, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return;
     if (n <= 0) return Close();  // closed by the server, or reset
-    // One clock read per recv(): the frames in it arrived together.
-    if (!OnReceived(std::string_view(buffer.data(), static_cast<size_t>(n)), RealtimeMicros())) {
+    // One time per read: the kernel's is that of the newest segment in it,
+    // so no frame is taken to have arrived earlier than it did.
+    ReceiveTime received{.read_us = RealtimeMicros()};
+    received.arrived_us = ArrivalMicros(message).value_or(received.read_us);
+    if (!OnReceived(std::string_view(buffer.data(), static_cast<size_t>(n)), received)) {
       return;
     }
     // A short read emptied the socket (epoll(7)), so the recv() that would
@@ -155,7 +181,7 @@ void WsClient::OnReadable() {
   }
 }
 
-bool WsClient::OnReceived(std::string_view bytes, int64_t now_us) {
+bool WsClient::OnReceived(std::string_view bytes, ReceiveTime received) {
   if (state_ == State::kHandshaking) {
     if (!OnHandshakeResponse(bytes)) return false;
     if (state_ != State::kOpen) return true;
@@ -170,7 +196,7 @@ bool WsClient::OnReceived(std::string_view bytes, int64_t now_us) {
         Close();
         return false;
       case WsFrameReader::Result::kMessage:
-        if (!OnMessage(message, now_us)) return false;
+        if (!OnMessage(message, received)) return false;
         break;
     }
   }
@@ -210,7 +236,7 @@ bool WsClient::OnHandshakeResponse(std::string_view& bytes) {
   return true;
 }
 
-bool WsClient::OnMessage(const WsFrameReader::Message& message, int64_t now_us) {
+bool WsClient::OnMessage(const WsFrameReader::Message& message, ReceiveTime received) {
   switch (message.opcode) {
     case Opcode::kText:
     case Opcode::kBinary: {
@@ -227,7 +253,7 @@ bool WsClient::OnMessage(const WsFrameReader::Message& message, int64_t now_us) 
       }
       DeliveryTally& tally = stallable_ ? worker_.tallies.stalled : worker_.tallies.healthy;
       if (message.opcode == Opcode::kText) {
-        tally.OnFrame(payload, now_us, seq_);
+        tally.OnFrame(payload, received, seq_);
       } else {
         ++tally.frames;
         ++tally.other_messages;

@@ -91,9 +91,9 @@ class WsClient {
   void OnConnected();
   void OnReadable();
   // These return false once the connection has been closed.
-  bool OnReceived(std::string_view bytes, int64_t now_us);
+  bool OnReceived(std::string_view bytes, ReceiveTime received);
   bool OnHandshakeResponse(std::string_view& bytes);
-  bool OnMessage(const WsFrameReader::Message& message, int64_t now_us);
+  bool OnMessage(const WsFrameReader::Message& message, ReceiveTime received);
   bool SendControl(WsFrameReader::Opcode opcode, std::string_view payload);
   bool Send(std::string_view bytes);
   bool FlushUnsent();
