@@ -29,7 +29,7 @@ WEB_REQUIRED = ["index.html", "app.js", "style.css", "vendor/lightweight-charts.
 # Build-time files of web/ that must never be installed.
 WEB_FORBIDDEN = re.compile(r"(^|/)(node_modules|package(-lock)?\.json|build\.sh)($|/)")
 # Types the gateway serves (ws_gateway/core/static_files.cc) + the library's notices.
-WEB_SERVED = re.compile(r".*\.(html|js|mjs|css|svg|png|ico|woff2|LICENSE|NOTICE)$")
+WEB_SERVED = re.compile(r".*\.(html|js|mjs|css|svg|png|ico|txt|woff2|LICENSE|NOTICE)$")
 # In every debian:12 image already (Priority: required).
 BASE_IMAGE = {"libc6", "libgcc-s1", "libstdc++6", "zlib1g"}
 NO_COMPILERS = re.compile(r"^(gcc|g\+\+|cpp|clang.*|cmake|ninja-build|build-essential|.*-dev)$")
