@@ -260,7 +260,8 @@ def ladder_step(env, kind, rate):
         r = run_loadgen(env, srv, env.scale(1000), duration=env.dur(10))
     return {"p50_ms": r["latency_us"]["p50"] / 1000, "p99_ms": r["latency_us"]["p99"] / 1000,
             "p999_ms": r["latency_us"]["p999"] / 1000, "read_p99_ms": r["read_latency_us"]["p99"] / 1000,
-            "deliveries_per_s": round(r["updates_per_s"]), "delivered_fraction": round(r["updates_per_s"] / max(1, rate * r["opened"]), 3),
+            "deliveries_per_s": round(r["updates_per_s"]),
+            "delivered_fraction": round(r["updates_per_s"] / max(1, rate * r["opened"]), 3),
             "cpu_pct": round(100 * r["server_cpu_s"] / r["measured_s"], 1),
             "gaps": r["seq_gaps"], "limited": r["limited_by_loadgen"]}
 
