@@ -127,10 +127,10 @@ void GatewayMetrics::RegisterShards(const std::vector<std::unique_ptr<Shard>>& s
     };
   };
   const metrics::LabelSet shard_labels{"shard", ShardLabels(shards.size())};
-  r.AddCollector({"ws_gateway_shard_backlog_frames", "Frames the shard's clients are behind the feed, summed (per sweep).",
+  r.AddCollector({"ws_gateway_shard_backlog_frames", "Frames the shard's clients are behind the feed, summed over the last sweep round.",
                   Type::kGauge, shard_labels, per_shard(&ShardMetrics::backlog_frames)});
   r.AddCollector({"ws_gateway_shard_max_client_backlog_frames",
-                  "Frames the shard's furthest-behind client is behind the feed (per sweep).", Type::kGauge,
+                  "Frames the shard's furthest-behind client is behind the feed (last sweep round).", Type::kGauge,
                   shard_labels, per_shard(&ShardMetrics::max_client_backlog_frames)});
   r.AddCollector({"ws_gateway_shard_clients", "WebSocket clients per io thread.", Type::kGauge, shard_labels,
                   [&shards](FamilySink& sink) {

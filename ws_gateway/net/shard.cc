@@ -3,6 +3,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <utility>
 
 #include <boost/asio/post.hpp>
 
@@ -116,17 +117,12 @@ void Shard::RunPass() {
 }
 
 void Shard::Add(ShardClient* session) {
-  session->shard_slot_ = sessions_.size();
-  sessions_.push_back(session);
+  sessions_.Add(session);
   session_count_.store(sessions_.size(), std::memory_order_relaxed);
 }
 
 void Shard::Remove(ShardClient* session) {
-  // Swap-remove: O(1) even when thousands of clients leave at once.
-  ShardClient* last = sessions_.back();
-  sessions_[session->shard_slot_] = last;
-  last->shard_slot_ = session->shard_slot_;
-  sessions_.pop_back();
+  sessions_.Remove(session);
   session_count_.store(sessions_.size(), std::memory_order_relaxed);
 }
 
@@ -134,7 +130,7 @@ void Shard::CloseAll(std::string reason) {
   boost::asio::post(io_, [this, reason = std::move(reason)] {
     draining_ = true;
     // Close may run handlers that remove sessions: iterate over a copy.
-    const std::vector<ShardClient*> sessions = sessions_;
+    const std::vector<ShardClient*> sessions(sessions_.begin(), sessions_.end());
     for (ShardClient* session : sessions) session->CloseForShutdown(reason);
   });
 }
@@ -146,25 +142,38 @@ void Shard::ScheduleSweep() {
       std::min(config_.idle_timeout, config_.write_stall_timeout) / 4, absl::Milliseconds(10), absl::Seconds(1));
   sweep_timer_.expires_after(absl::ToChronoNanoseconds(period));
   sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec) return;
-    const auto now = std::chrono::steady_clock::now();
-    // Aborting a session may remove it from the list: iterate over a copy.
-    const std::vector<ShardClient*> sessions = sessions_;
-    for (ShardClient* session : sessions) session->CheckTimeouts(now);
-    if (trim_requested_) {
-      trim_requested_ = false;
-      malloc_trim(0);
-    }
-    uint64_t backlog = 0, max_backlog = 0;
-    for (const ShardClient* session : sessions_) {
-      const uint64_t behind = log_.head() - session->cursor_;
-      backlog += behind;
-      max_backlog = std::max(max_backlog, behind);
-    }
-    metrics_.backlog_frames.store(backlog, std::memory_order_relaxed);
-    metrics_.max_client_backlog_frames.store(max_backlog, std::memory_order_relaxed);
-    ScheduleSweep();
+    if (!ec) SweepSlice();
   });
+}
+
+void Shard::SweepSlice() {
+  const auto now = std::chrono::steady_clock::now();
+  // Aborting a session may remove it, and so reorder the list: check a copy.
+  const absl::Span<ShardClient* const> slice = sessions_.NextSlice(kSweepSlice);
+  sweep_slice_.assign(slice.begin(), slice.end());
+  for (ShardClient* session : sweep_slice_) {
+    const uint64_t behind = log_.head() - session->cursor_;
+    round_backlog_ += behind;
+    round_max_backlog_ = std::max(round_max_backlog_, behind);
+    session->CheckTimeouts(now);
+  }
+  if (!sessions_.round_done()) {
+    // The next slice queues behind what arrived meanwhile: a price waits
+    // for at most one more slice before its pass. The slices still follow
+    // each other closely, so the pings a sweep sends leave together, as in
+    // one walk (spread over the period, they cost the passes more: see
+    // docs/benchmarks.md).
+    boost::asio::post(io_, [this] { SweepSlice(); });
+    return;
+  }
+  sessions_.StartRound();
+  metrics_.backlog_frames.store(std::exchange(round_backlog_, 0), std::memory_order_relaxed);
+  metrics_.max_client_backlog_frames.store(std::exchange(round_max_backlog_, 0), std::memory_order_relaxed);
+  if (trim_requested_) {
+    trim_requested_ = false;
+    malloc_trim(0);
+  }
+  ScheduleSweep();
 }
 
 }  // namespace stockfeed::ws_gateway

@@ -15,6 +15,7 @@
 #include "core/feed_log.h"
 #include "core/gateway_config.h"
 #include "core/messages.h"
+#include "core/sweep_list.h"
 #include "net/gateway_metrics.h"
 #include "shard_client.h"
 
@@ -97,17 +98,22 @@ class Shard {
                          std::memory_order_relaxed);
   }
   int index() const { return index_; }
-  // A large reply was freed: the next sweep asks malloc to return free heap
-  // to the system (glibc keeps it otherwise), at most once a sweep.
+  // A large reply was freed: the sweep asks malloc to return free heap to
+  // the system (glibc keeps it otherwise), at most once a sweep round.
   void RequestMemoryTrim() { trim_requested_ = true; }
 
  private:
   // How many clients ahead RunPass() prefetches (see there).
   static constexpr size_t kPrefetchAhead = 4;
+  // Clients per sweep slice: a slice that pings all of them (a few µs each)
+  // takes a millisecond or two, and a price that arrives during a sweep
+  // waits for at most two slices.
+  static constexpr size_t kSweepSlice = 256;
 
   void DrainInbox();
   void RunPass();
   void ScheduleSweep();
+  void SweepSlice();
 
   const int index_;
   const GatewayConfig& config_;
@@ -122,7 +128,11 @@ class Shard {
   std::vector<FeedEvent> draining_events_;
 
   FeedLog log_;
-  std::vector<ShardClient*> sessions_;  // WebSocket and SSE clients alike
+  SweepList<ShardClient, &ShardClient::shard_slot_> sessions_;  // WebSocket and SSE clients alike
+  std::vector<ShardClient*> sweep_slice_;
+  // What the sweep round has seen so far, published when it ends.
+  uint64_t round_backlog_ = 0;
+  uint64_t round_max_backlog_ = 0;
   UpstreamState upstream_state_ = UpstreamState::kConnecting;
   FramePtr status_frame_;
   bool draining_ = false;
