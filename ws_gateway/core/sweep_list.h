@@ -20,7 +20,6 @@ template <typename T, size_t T::*Slot>
 class SweepList {
  public:
   size_t size() const { return members_.size(); }
-  bool empty() const { return members_.empty(); }
   T* operator[](size_t index) const { return members_[index]; }
   auto begin() const { return members_.begin(); }
   auto end() const { return members_.end(); }

@@ -68,7 +68,7 @@ TEST(SweepListTest, RemovingSwapsTheLastMemberIn) {
   EXPECT_THAT(Contents(list), ElementsAre(1, 4));
   list.Remove(&members[0]);
   list.Remove(&members[3]);
-  EXPECT_TRUE(list.empty());
+  EXPECT_EQ(list.size(), 0u);
 }
 
 TEST(SweepListTest, RemovingAVisitedMemberDoesNotHideAnUnvisitedOne) {
