@@ -1,5 +1,6 @@
 #include "messages.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "json_writer.h"
 
@@ -20,6 +21,14 @@ std::string EncodePrice(const v1::PriceUpdate& update, bool snapshot) {
   if (snapshot) json.Bool("snapshot", true);
   json.EndObject();
   return out;
+}
+
+std::string MarkedAsSnapshot(absl::string_view price) {
+  // EncodePrice puts the mark last, just before the closing brace.
+  static constexpr absl::string_view kMarkedEnd = R"(,"snapshot":true})";
+  if (absl::EndsWith(price, kMarkedEnd)) return std::string(price);
+  price.remove_suffix(1);
+  return absl::StrCat(price, kMarkedEnd);
 }
 
 std::string EncodeWelcome(absl::string_view epoch, uint64_t seq, bool rich) {

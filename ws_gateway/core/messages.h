@@ -17,6 +17,9 @@ namespace stockfeed::ws_gateway {
 // {"type":"price",...}. `snapshot` marks a latest-known value sent at connect
 // or after a resync rather than a live tick.
 std::string EncodePrice(const v1::PriceUpdate& update, bool snapshot = false);
+// An EncodePrice payload with the `snapshot` mark (unchanged if it has it):
+// the bytes EncodePrice(update, true) gives, without the update.
+std::string MarkedAsSnapshot(absl::string_view price);
 
 std::string EncodeWelcome(absl::string_view epoch, uint64_t seq, bool rich);
 

@@ -255,15 +255,20 @@ bool Session::RateAllowsDelivery() {
 
 void Session::SendPrices(const std::vector<FramePtr>& prices) {
   if (!params_.rich) {
+    // Marked, so the client can tell them from live prices: they are the
+    // latest per pair, and their seqs are not consecutive.
+    std::vector<std::string> marked;
+    marked.reserve(prices.size());
     size_t bytes = 0;
-    for (const FramePtr& frame : prices) bytes += WireOf(*frame).size();
+    for (const FramePtr& frame : prices) {
+      marked.push_back(MarkedAsSnapshot(frame->payload()));
+      bytes += marked.back().size();
+    }
     if (!PayForReply(bytes)) {
       RefuseReply("snapshot");
       return;
     }
-    for (const FramePtr& frame : prices) socket_.Queue(frame, WireOf(*frame));
-    shard_.CountSent(prices.size());
-    socket_.Flush();
+    for (std::string& price : marked) Send(std::move(price));
     return;
   }
   std::vector<absl::string_view> payloads;

@@ -37,6 +37,11 @@ TEST(EncodePriceTest, SnapshotFlagComesLast) {
             R"("timestamp":1764091234,"seq":42,"event_time_us":1764091234123456,"snapshot":true})");
 }
 
+TEST(EncodePriceTest, MarkingAsSnapshotGivesTheSnapshotEncodingOnce) {
+  EXPECT_EQ(MarkedAsSnapshot(EncodePrice(Aapl())), EncodePrice(Aapl(), /*snapshot=*/true));
+  EXPECT_EQ(MarkedAsSnapshot(EncodePrice(Aapl(), /*snapshot=*/true)), EncodePrice(Aapl(), /*snapshot=*/true));
+}
+
 TEST(EncodePriceTest, TimestampIsWholeSecondsTruncated) {
   v1::PriceUpdate update = Aapl();
   update.set_event_time_us(1'999'999);
