@@ -257,18 +257,23 @@ void Session::SendPrices(const std::vector<FramePtr>& prices) {
   if (!params_.rich) {
     // Marked, so the client can tell them from live prices: they are the
     // latest per pair, and their seqs are not consecutive.
-    std::vector<std::string> marked;
+    std::vector<FramePtr> marked;
     marked.reserve(prices.size());
     size_t bytes = 0;
     for (const FramePtr& frame : prices) {
-      marked.push_back(MarkedAsSnapshot(frame->payload()));
-      bytes += marked.back().size();
+      marked.push_back(Frame::Message(MarkedAsSnapshot(frame->payload())));
+      bytes += marked.back()->wire().size();
     }
     if (!PayForReply(bytes)) {
       RefuseReply("snapshot");
       return;
     }
-    for (std::string& price : marked) Send(std::move(price));
+    for (FramePtr& frame : marked) {
+      const absl::string_view wire = frame->wire();
+      socket_.Queue(std::move(frame), wire);
+    }
+    shard_.CountSent(marked.size());
+    socket_.Flush();
     return;
   }
   std::vector<absl::string_view> payloads;
