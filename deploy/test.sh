@@ -26,11 +26,11 @@ default_sanitizers=0
 # service's hub, pacer and streams, and shutdown on signals. Only what those
 # tests run is built.
 tsan_integration=(gateway_integration_tests protocol_integration_tests sse_integration_tests frame_socket_tests
-  upstream_failover_tests lifecycle_signals_tests price_service_integration_tests subscribe_streams_tests)
+  shard_tests upstream_failover_tests lifecycle_signals_tests price_service_integration_tests subscribe_streams_tests)
 cmake --preset tsan
 cmake --build --preset tsan --target ws_gateway price_service tests/unit/all "${tsan_integration[@]}"
 ctest --preset tsan --parallel 2 -L unit
-ctest --preset tsan --parallel 2 -R '^(GatewayTest|GatewayUpstreamTest|ProtocolTest|SseTest|FrameSocketTest|UpstreamFailoverTest|LifecycleSignalsTest|PriceService[A-Za-z]*|PacedStreamsTest|SlowStreamTest|SubscribeStreamsTest)\.'
+ctest --preset tsan --parallel 2 -R '^(GatewayTest|GatewayUpstreamTest|ProtocolTest|SseTest|FrameSocketTest|ShardTest|UpstreamFailoverTest|LifecycleSignalsTest|PriceService[A-Za-z]*|PacedStreamsTest|SlowStreamTest|SubscribeStreamsTest)\.'
 
 # ASan+UBSan over the unit tests and the integration label (both servers and
 # the client tools built with ASan+UBSan); STOCKFEED_ASAN=0 leaves it out.

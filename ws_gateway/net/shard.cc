@@ -67,7 +67,7 @@ void Shard::DrainInbox() {
       case FeedEvent::Kind::kStatus:
         // Prices the gateway had before the change reach clients before its
         // status (the next pass may be a fan-out interval away).
-        if (prices || pass_scheduled_) RunPass();
+        if (prices || pass_scheduled_) RunPass(/*take_arrivals=*/false);
         prices = false;
         upstream_state_ = event.state;
         status_frame_ = event.frame;
@@ -86,7 +86,7 @@ void Shard::SchedulePass() {
       absl::ToChronoNanoseconds(config_.fanout_interval));
   const auto run = [this] {
     pass_scheduled_ = false;
-    RunPass();
+    RunPass(/*take_arrivals=*/true);
   };
   // Never inline: sessions ask for a pass from inside one.
   if (std::chrono::steady_clock::now() - last_pass_ >= interval) {
@@ -99,21 +99,51 @@ void Shard::SchedulePass() {
   });
 }
 
-void Shard::RunPass() {
-  last_pass_ = std::chrono::steady_clock::now();
+void Shard::RunPass(bool take_arrivals) {
+  const auto start = std::chrono::steady_clock::now();
+  // The pass that serves the clients a take skipped finishes the taking
+  // pass: pacing counts from that one, so the next update is not held back,
+  // and it takes nothing itself, so passes keep their pacing under load.
+  if (std::exchange(catching_up_, false)) {
+    take_arrivals = false;
+  } else {
+    last_pass_ = start;
+  }
   // A session mid-write is skipped; when its write completes it asks for a pass.
   // Each client's state is cold by now (thousands of them, a pass ago):
   // the pass asks for a client's first line (its vtable pointer) eight
   // clients ahead and for all of it four ahead, so those cache misses
   // overlap the sends before it instead of adding to them.
   const size_t count = sessions_.size();
+  bool took_arrivals = false;
   for (size_t i = 0; i < count; ++i) {
+    if (take_arrivals && !took_arrivals && i % kArrivalCheckInterval == kArrivalCheckInterval - 1) {
+      took_arrivals = TakeArrivedPrices();
+    }
     if (i + 2 * kPrefetchAhead < count) __builtin_prefetch(sessions_[i + 2 * kPrefetchAhead]);
     if (i + kPrefetchAhead < count) sessions_[i + kPrefetchAhead]->PrefetchForPump();
     sessions_[i]->Pump();
   }
   metrics_.pass_duration.Observe(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - last_pass_).count());
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  // The clients before the point the prices were taken at still need them.
+  if (took_arrivals) {
+    catching_up_ = true;
+    SchedulePass();
+  }
+}
+
+bool Shard::TakeArrivedPrices() {
+  std::lock_guard lock(inbox_mu_);
+  // Only the prices at the front: an epoch, gap or status, and all that
+  // came after it, keeps its order and waits for DrainInbox (which was
+  // posted when the first of them arrived).
+  const auto first_other = std::find_if(inbox_.begin(), inbox_.end(),
+                                        [](const FeedEvent& event) { return event.kind != FeedEvent::Kind::kPrice; });
+  if (first_other == inbox_.begin()) return false;
+  for (auto event = inbox_.begin(); event != first_other; ++event) log_.Append(std::move(event->frame));
+  inbox_.erase(inbox_.begin(), first_other);
+  return true;
 }
 
 void Shard::Add(ShardClient* session) {

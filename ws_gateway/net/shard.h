@@ -110,8 +110,24 @@ class Shard {
   // waits for at most two slices.
   static constexpr size_t kSweepSlice = 256;
 
+  // Prices that arrive while the core is busy with a pass would wait for
+  // the rest of it and then for their clients' places in the next one: up
+  // to two passes. So every kArrivalCheckInterval clients a scheduled pass
+  // looks for arrivals and takes them (TakeArrivedPrices), once: the clients
+  // it has not reached yet send them in this pass, and a catch-up pass
+  // serves those before. When the feed keeps the core busy (about one update
+  // per pass), an update then waits about one pass for any client. Once per
+  // pass, and the catch-up takes nothing and leaves the --fanout_interval
+  // clock alone: taking at every check made the slowest burst of a run
+  // later (docs/benchmarks.md). A pass that delivers a status first
+  // (DrainInbox) takes nothing: what arrived after the status must not
+  // overtake it.
+  static constexpr size_t kArrivalCheckInterval = 64;
+
   void DrainInbox();
-  void RunPass();
+  void RunPass(bool take_arrivals);
+  // Moves the prices at the front of the inbox into the log; true if any.
+  bool TakeArrivedPrices();
   void ScheduleSweep();
   void SweepSlice();
 
@@ -149,6 +165,7 @@ class Shard {
   boost::asio::steady_timer pass_timer_{io_};
   bool pass_scheduled_ = false;
   std::chrono::steady_clock::time_point last_pass_{};
+  bool catching_up_ = false;  // the next pass serves the clients a take skipped
   std::thread thread_;
 };
 
