@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <limits>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -14,6 +15,7 @@
 
 #include <pqxx/pqxx>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -33,19 +35,29 @@ constexpr char kApplicationName[] = "stockfeed price_service";
 // most $1, returns how many; 0 when another replica holds its lock.
 constexpr char kSequence[] = "SELECT stock_prices_sequence($1)";
 
-// Rows [$1 + 1, $1 + $2] of the feed, in seq order, with their columns as
-// Decode reads them. `deleted` (column 5): the row was deleted after it got
-// its seq; the reader skips it but moves its cursor past it.
-// coalesce: legacy workshop rows may hold NULLs (new rows cannot).
-constexpr char kReadRange[] = R"sql(
-SELECT b.first_seq + u.ord - 1 AS seq, coalesce(p.symbol, ''), coalesce(p.price, 0), coalesce(p.source, ''),
-       (extract(epoch FROM p.inserted_at) * 1000000)::bigint, p.id IS NULL AS deleted
+// The ids of rows [$1 + 1, $1 + $2] of the feed, in seq order. The rows
+// themselves come from a second query: joining here made PostgreSQL descend
+// the primary key once per row, twice the CPU of one range scan for a batch
+// (docs/benchmarks.md, "Issue #16").
+constexpr char kReadRangeIds[] = R"sql(
+SELECT b.first_seq + u.ord - 1 AS seq, u.id
   FROM stock_prices_batches b
  CROSS JOIN LATERAL unnest(b.ids) WITH ORDINALITY AS u(id, ord)
-  LEFT JOIN stock_prices p ON p.id = u.id
  WHERE b.last_seq > $1 AND b.first_seq <= $1 + $2
    AND b.first_seq + u.ord - 1 BETWEEN $1 + 1 AND $1 + $2
  ORDER BY 1)sql";
+
+// Those rows, with the columns Decode reads after seq: by one range of ids
+// when the batch's ids are dense (rows of one sequencer step are numbered in
+// id order), else by the list (a late commit's old id among new ones).
+constexpr char kRowsInIdRange[] =
+    "SELECT id, symbol, price, source, (extract(epoch FROM inserted_at) * 1000000)::bigint "
+    "FROM stock_prices WHERE id BETWEEN $1 AND $2";
+constexpr char kRowsWithIds[] =
+    "SELECT id, symbol, price, source, (extract(epoch FROM inserted_at) * 1000000)::bigint "
+    "FROM stock_prices WHERE id = ANY($1::bigint[])";
+// The range is read when it holds at most this many ids per wanted row.
+constexpr int64_t kMaxIdSpanPerRow = 4;
 
 // Latest row of every symbol/source pair in seq ($1, $2]: LoadHistory walks
 // back from the replay window with it until it has seen every pair.
@@ -84,19 +96,41 @@ constexpr char kNewEpoch[] =
     "UPDATE feed_state SET epoch = 'pg-' || gen_random_uuid() WHERE epoch = $1";
 
 // Throws (the session reconnects) only if seq itself is unreadable, which
-// the query rules out; a bad row is decoded with the reason it is skipped.
-StoredPrice Decode(const pqxx::row& row) {
-  const auto text = [&row](int column) -> std::optional<absl::string_view> {
-    if (row[column].is_null()) return std::nullopt;
-    return absl::string_view(row[column].c_str(), row[column].size());
+// the queries rule out; a bad row is decoded with the reason it is skipped.
+// `seq` is the row's seq; columns 1-4 of `row` are symbol, price, source and
+// inserted_at in microseconds.
+StoredPrice Decode(const pqxx::field& seq, const pqxx::row& row) {
+  const auto text = [](const pqxx::field& field) -> std::optional<absl::string_view> {
+    if (field.is_null()) return std::nullopt;
+    return absl::string_view(field.c_str(), field.size());
   };
-  absl::StatusOr<StoredPrice> decoded = DecodeStoredPrice({text(0), text(1), text(2), text(3), text(4)});
+  absl::StatusOr<StoredPrice> decoded =
+      DecodeStoredPrice({text(seq), text(row[1]), text(row[2]), text(row[3]), text(row[4])});
   if (!decoded.ok()) throw std::runtime_error(std::string(decoded.status().message()));
   return *std::move(decoded);
 }
 
-// The rows of kReadRange that still exist, decoded; `last` is the highest seq
-// it covered, deleted rows included, so the cursor moves past them.
+// The rows of `ids` (kReadRangeIds) that still exist, by id.
+pqxx::result ReadRows(pqxx::transaction_base& tx, const pqxx::result& ids) {
+  int64_t lowest = std::numeric_limits<int64_t>::max();
+  int64_t highest = std::numeric_limits<int64_t>::min();
+  for (const pqxx::row& row : ids) {
+    const auto id = row[1].as<int64_t>();
+    lowest = std::min(lowest, id);
+    highest = std::max(highest, id);
+  }
+  if (highest - lowest < kMaxIdSpanPerRow * static_cast<int64_t>(ids.size())) {
+    return tx.exec_params(kRowsInIdRange, lowest, highest);
+  }
+  std::string list = "{";
+  for (const pqxx::row& row : ids) absl::StrAppend(&list, list.size() > 1 ? "," : "", row[1].c_str());
+  list += "}";
+  return tx.exec_params(kRowsWithIds, list);
+}
+
+// Rows [after + 1, after + count] of the feed that still exist, decoded;
+// `last` is the highest seq it covered, deleted rows included, so the cursor
+// moves past them.
 struct FeedRange {
   std::vector<StoredPrice> rows;
   uint64_t last = 0;
@@ -105,11 +139,19 @@ struct FeedRange {
 FeedRange ReadRange(pqxx::transaction_base& tx, uint64_t after, uint64_t count) {
   FeedRange range{.rows = {}, .last = after};
   if (count == 0) return range;
-  const pqxx::result rows = tx.exec_params(kReadRange, static_cast<int64_t>(after), static_cast<int64_t>(count));
-  range.rows.reserve(rows.size());
-  for (const pqxx::row& row : rows) {
-    range.last = row[0].as<uint64_t>();
-    if (!row[5].as<bool>()) range.rows.push_back(Decode(row));
+  const pqxx::result ids = tx.exec_params(kReadRangeIds, static_cast<int64_t>(after), static_cast<int64_t>(count));
+  if (ids.empty()) return range;
+  range.last = ids.back()[0].as<uint64_t>();
+  const pqxx::result rows = ReadRows(tx, ids);
+  absl::flat_hash_map<int64_t, pqxx::result::size_type> row_of_id;
+  row_of_id.reserve(rows.size());
+  for (pqxx::result::size_type i = 0; i < rows.size(); ++i) row_of_id.emplace(rows[i][0].as<int64_t>(), i);
+  range.rows.reserve(ids.size());
+  for (const pqxx::row& id : ids) {
+    // Missing: deleted after it got its seq; skipped, the cursor moves on.
+    if (const auto found = row_of_id.find(id[1].as<int64_t>()); found != row_of_id.end()) {
+      range.rows.push_back(Decode(id[0], rows[found->second]));
+    }
   }
   return range;
 }
@@ -132,7 +174,7 @@ std::vector<StoredPrice> ReadLatestBefore(pqxx::transaction_base& tx, uint64_t b
     const uint64_t start = end - std::min(end, step);
     for (const pqxx::row& row : tx.exec_params(kReadLatestInRange, static_cast<int64_t>(start),
                                                static_cast<int64_t>(end))) {
-      if (seen.emplace(row[1].c_str(), row[3].c_str()).second) latest.push_back(Decode(row));
+      if (seen.emplace(row[1].c_str(), row[3].c_str()).second) latest.push_back(Decode(row[0], row));
     }
     end = start;
   }

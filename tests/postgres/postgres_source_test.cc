@@ -266,6 +266,42 @@ TEST_F(PostgresSourceTest, LateCommitOfLowerIdIsNotLost) {
   EXPECT_LT(slow_id, std::stoll(SqlValue(url_, "SELECT min(id) FROM stock_prices WHERE price > 10")));
 }
 
+// The reader fetches a batch's rows by their id range when the ids are dense:
+// a row inside that range numbered in an earlier batch must not come again.
+TEST_F(PostgresSourceTest, RowInsideALaterBatchsIdRangeComesOnce) {
+  StartAndSubscribe();
+  pqxx::connection slow_conn(url_);
+  pqxx::work slow(slow_conn);
+  slow.exec("INSERT INTO stock_prices (symbol, price, source, timestamp) VALUES ('LOW', 10, 'x', 0)");
+  pqxx::connection fast_conn(url_);
+  InsertMarked(fast_conn, 11, 1);  // the id after LOW's, numbered first
+  ASSERT_EQ(collector_->WaitFor(1, kTimeout).size(), 1u);
+  slow.exec("INSERT INTO stock_prices (symbol, price, source, timestamp) VALUES ('HIGH', 12, 'x', 0)");
+  slow.commit();
+
+  const auto got = collector_->WaitFor(3, kTimeout);
+  ExpectExactlyOnce(got, 2, {10, 11, 12});
+  EXPECT_EQ(got[0].price(), 11);
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(collector_->updates().size(), 3u) << "nothing after";
+}
+
+// Ids far apart in one batch (here 100,000 ids skipped in between) are
+// fetched by their list, not by the range between them.
+TEST_F(PostgresSourceTest, RowsFarApartInIdsAreReadTogether) {
+  StartAndSubscribe();
+  RunSql(url_,
+         "BEGIN;"
+         "INSERT INTO stock_prices (symbol, price, source, timestamp) VALUES ('FAR', 10, 'x', 0);"
+         "SELECT setval('stock_prices_id_seq', currval('stock_prices_id_seq') + 100000);"
+         "INSERT INTO stock_prices (symbol, price, source, timestamp) VALUES ('FAR', 11, 'x', 0);"
+         "COMMIT");
+  const auto got = collector_->WaitFor(2, kTimeout);
+  ExpectExactlyOnce(got, 2, {10, 11});
+  EXPECT_EQ(got[0].price(), 10);
+  EXPECT_EQ(SqlValue(url_, "SELECT max(id) - min(id) FROM stock_prices WHERE symbol = 'FAR'"), "100001");
+}
+
 TEST_F(PostgresSourceTest, ListenerTerminatedMidStreamLosesAndDuplicatesNothing) {
   LogCapture log;
   StartAndSubscribe();
