@@ -188,12 +188,22 @@ double Uniform01() {
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
 }
 
-// LISTEN for as long as it lives. The payload is ignored: any notification
-// only means "look at the table".
+// LISTEN for as long as it lives; counts the notifications of other sessions
+// (writers' triggers, other replicas' sequencers) in `wake_ups`. Our own
+// sequencer's notification is for the other replicas: we already read what
+// it numbered. The payload is ignored: any notification only means "look at
+// the table".
 class WakeUp final : public pqxx::notification_receiver {
  public:
-  explicit WakeUp(pqxx::connection_base& conn) : pqxx::notification_receiver(conn, kChannel) {}
-  void operator()(const std::string& /*payload*/, int /*backend_pid*/) override {}
+  WakeUp(pqxx::connection_base& conn, uint64_t& wake_ups)
+      : pqxx::notification_receiver(conn, kChannel), own_pid_(conn.backendpid()), wake_ups_(wake_ups) {}
+  void operator()(const std::string& /*payload*/, int backend_pid) override {
+    if (backend_pid != own_pid_) ++wake_ups_;
+  }
+
+ private:
+  const int own_pid_;
+  uint64_t& wake_ups_;
 };
 
 }  // namespace
@@ -207,7 +217,7 @@ PostgresSource::PostgresSource(PriceHub& hub, PostgresSourceOptions options,
       connected_(registry.AddGauge("price_service_postgres_connected",
                                    "1 while connected to PostgreSQL and streaming, else 0.")),
       notifications_(registry.AddCounter("price_service_postgres_notifications_total",
-                                         "LISTEN/NOTIFY wake-ups received.")),
+                                         "LISTEN/NOTIFY wake-ups received from other sessions.")),
       safety_polls_(registry.AddCounter("price_service_postgres_safety_polls_total",
                                         "Reads started by the --poll_interval timer, not by a notification.")),
       rows_read_(registry.AddCounter("price_service_postgres_rows_read_total", "New stock_prices rows read.")),
@@ -283,7 +293,7 @@ void PostgresSource::RunSession(pqxx::connection_base& conn) {
     if (!applied.ok()) throw std::runtime_error(std::string(applied.status().message()));
   }
   // LISTEN before the first read: a row committed in between still wakes us.
-  WakeUp wake_up(conn);
+  WakeUp wake_up(conn, wake_ups_);
   Resume(conn);
   spdlog::info("PostgreSQL {} connected: epoch={} streaming after seq {}", target_, epoch_, cursor_);
   SetHealth(true);
@@ -388,24 +398,30 @@ std::vector<v1::PriceUpdate> PostgresSource::KeepValid(std::vector<StoredPrice> 
   return updates;
 }
 
+bool PostgresSource::TakeWakeUps(pqxx::connection_base& conn) {
+  conn.get_notifs();  // reads the socket; throws broken_connection if it closed
+  const uint64_t taken = std::exchange(wake_ups_, 0);
+  notifications_.Add(taken);
+  return taken > 0;
+}
+
 void PostgresSource::Wait(pqxx::connection_base* conn, absl::Duration timeout) {
   // A notification that arrived during our last query is already buffered by
   // libpq, so the socket would not wake us for it.
-  if (conn != nullptr) {
-    if (const int buffered = conn->get_notifs(); buffered > 0) {
-      notifications_.Add(static_cast<uint64_t>(buffered));
+  if (conn != nullptr && TakeWakeUps(*conn)) return;
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!stopping_) {
+    pollfd fds[2] = {{stop_fd_, POLLIN, 0}, {conn != nullptr ? conn->sock() : -1, POLLIN, 0}};
+    const int timeout_ms = static_cast<int>(std::max<int64_t>(absl::ToInt64Milliseconds(deadline - absl::Now()), 1));
+    const int ready = poll(fds, conn != nullptr ? 2 : 1, timeout_ms);
+    if (conn == nullptr) return;
+    if (ready == 0) {
+      safety_polls_.Add();
       return;
     }
-  }
-  pollfd fds[2] = {{stop_fd_, POLLIN, 0}, {conn != nullptr ? conn->sock() : -1, POLLIN, 0}};
-  const int timeout_ms = static_cast<int>(std::max<int64_t>(absl::ToInt64Milliseconds(timeout), 1));
-  const int ready = poll(fds, conn != nullptr ? 2 : 1, timeout_ms);
-  if (conn == nullptr) return;
-  if (ready == 0) {
-    safety_polls_.Add();
-  } else if (ready > 0 && (fds[1].revents & (POLLIN | POLLERR | POLLHUP)) != 0) {
-    // Reads the socket; throws broken_connection if it closed.
-    notifications_.Add(static_cast<uint64_t>(conn->get_notifs()));
+    if (ready < 0 || (fds[1].revents & (POLLIN | POLLERR | POLLHUP)) == 0) return;
+    // Only our own sequencer's notification (or other traffic): keep waiting.
+    if (TakeWakeUps(*conn)) return;
   }
 }
 

@@ -75,8 +75,10 @@ class PostgresSource final : public PriceSource {
   std::vector<v1::PriceUpdate> KeepValid(std::vector<StoredPrice> rows);
   size_t Sequence(pqxx::connection_base& conn);
   size_t ReadNew(pqxx::connection_base& conn);
-  // Waits for the socket, the poll interval or Stop. Dispatches notifications.
+  // Waits for another session's notification, the poll interval or Stop.
   void Wait(pqxx::connection_base* conn, absl::Duration timeout);
+  // Dispatches the notifications libpq holds; whether another session's came.
+  bool TakeWakeUps(pqxx::connection_base& conn);
   void SetHealth(bool serving);
 
   PriceHub& hub_;
@@ -101,6 +103,7 @@ class PostgresSource final : public PriceSource {
   // Owned by the thread.
   std::string epoch_;
   uint64_t cursor_ = 0;  // last seq published
+  uint64_t wake_ups_ = 0;  // other sessions' notifications, counted by the LISTEN receiver
   bool serving_ = false;
   bool health_reported_ = false;
 };

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "feed_client.h"
 #include "gtest/gtest.h"
 #include "postgres_cluster.h"
@@ -42,6 +43,16 @@ TEST(PriceServiceDatabaseHealthTest, ReadyzAndGetLatestFollowTheDatabase) {
   EXPECT_GE(Metric(admin_port, "price_service_postgres_notifications_total") +
                 Metric(admin_port, "price_service_postgres_safety_polls_total"),
             1);
+  // One wake-up per writer's statement; our own sequencer's notification
+  // (one per step that numbered rows) is not one.
+  absl::SleepFor(absl::Milliseconds(300));  // the first row's wake-up counted
+  const double notified = Metric(admin_port, "price_service_postgres_notifications_total");
+  for (int i = 0; i < 3; ++i) {
+    RunSql(url, "INSERT INTO stock_prices (symbol, price, source, timestamp) VALUES ('HLTH', 11, 'sql', 1764091234)");
+  }
+  WaitForLastSequence(*stub, 4, absl::Seconds(10));
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(Metric(admin_port, "price_service_postgres_notifications_total") - notified, 3);
 
   // The database goes away: no new connection is allowed and ours is cut.
   RunSql(admin_url, "ALTER DATABASE admin_health ALLOW_CONNECTIONS false");
