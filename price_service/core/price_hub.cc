@@ -1,6 +1,7 @@
 #include "price_hub.h"
 
 #include <algorithm>
+#include <ranges>
 #include <set>
 
 #include "core/tsan_visible_lock.h"
@@ -28,7 +29,7 @@ void PriceHub::StartEpoch(std::string epoch) {
     ++generation_;
     last_sequence_ = 0;
     first_sequence_ = 0;
-    buffer_.clear();
+    ClearHeld();
     latest_.clear();
     newest = NewestLocked();
   }
@@ -52,19 +53,31 @@ void PriceHub::PublishAs(std::vector<v1::PriceUpdate> updates, v1::UpdateKind ki
       }
       last_sequence_ = update.sequence();
       if (first_sequence_ == 0) first_sequence_ = update.sequence();
-      update.set_epoch(epoch_);
-      update.set_kind(kind);
-      update.clear_dropped_before();
-      latest_[Key(update.symbol(), update.source())] = update;
-      if (buffer_.size() == capacity_) buffer_.pop_front();
-      Held& held = buffer_.emplace_back(Held{.update = std::move(update), .encoded = {}});
+      Held& held = NextSlot();
+      held.update = update;  // a copy into the slot's strings, not a move: see ring_
+      held.update.set_epoch(epoch_);
+      held.update.set_kind(kind);
+      held.update.clear_dropped_before();
       held.update.SerializeToString(&held.encoded);
+      latest_[Key(update.symbol(), update.source())] = held.update;
       ++stats_.published;
     }
-    stats_.buffered = buffer_.size();
+    stats_.buffered = HeldCount();
     newest = NewestLocked();
   }
   NotifyListeners(newest);
+}
+
+PriceHub::Held& PriceHub::NextSlot() {
+  if (ring_.size() < capacity_) return ring_.emplace_back();
+  Held& slot = ring_[oldest_];
+  oldest_ = (oldest_ + 1) % ring_.size();
+  return slot;
+}
+
+void PriceHub::ClearHeld() {
+  ring_.clear();
+  oldest_ = 0;
 }
 
 PriceHub::Subscription PriceHub::Subscribe(const v1::SubscribeRequest& request,
@@ -76,7 +89,7 @@ PriceHub::Subscription PriceHub::Subscribe(const v1::SubscribeRequest& request,
 
   if (request.after_sequence() > 0) {
     const bool same_epoch = request.epoch().empty() || request.epoch() == epoch_;
-    const uint64_t oldest_held = buffer_.empty() ? last_sequence_ + 1 : buffer_.front().sequence();
+    const uint64_t oldest_held = HeldCount() == 0 ? last_sequence_ + 1 : HeldAt(0).sequence();
     // Resumable when every update after the client's position is still held.
     const bool held = request.after_sequence() + 1 >= oldest_held &&
                       request.after_sequence() <= last_sequence_;
@@ -105,24 +118,29 @@ size_t PriceHub::ForEachAfter(FeedPosition& position, const SymbolFilter& filter
     // A new epoch: everything held is new to this subscriber.
     position = FeedPosition{.generation = generation_};
   }
-  if (buffer_.empty() || position.after_sequence >= last_sequence_) return 0;
+  const size_t held_count = HeldCount();
+  if (held_count == 0 || position.after_sequence >= last_sequence_) return 0;
 
-  auto it = std::upper_bound(buffer_.begin(), buffer_.end(), position.after_sequence,
-                             [](uint64_t sequence, const Held& held) { return sequence < held.sequence(); });
+  // The first held update after the reader's position (sequences increase
+  // from the oldest held to the newest).
+  const size_t first = *std::ranges::partition_point(std::views::iota(size_t{0}, held_count), [&](size_t i) {
+    return HeldAt(i).sequence() <= position.after_sequence;
+  });
   // Updates between the reader's position and the oldest one held were lost
   // to it, unless they were never published (before the epoch's first).
   const uint64_t expected_next = std::max(position.after_sequence + 1, first_sequence_);
-  if (it == buffer_.begin() && expected_next < it->sequence()) {
-    position.pending_dropped += it->sequence() - expected_next;
+  if (first == 0 && expected_next < HeldAt(0).sequence()) {
+    position.pending_dropped += HeldAt(0).sequence() - expected_next;
   }
 
   size_t appended = 0;
-  for (; it != buffer_.end() && appended < max_updates; ++it) {
-    position.after_sequence = it->sequence();
-    if (!filter.Matches(it->update.symbol(), it->update.source())) continue;
+  for (size_t i = first; i < held_count && appended < max_updates; ++i) {
+    const Held& held = HeldAt(i);
+    position.after_sequence = held.sequence();
+    if (!filter.Matches(held.update.symbol(), held.update.source())) continue;
     const v1::UpdateKind kind =
-        it->sequence() <= position.replay_until ? v1::UPDATE_KIND_REPLAY : it->update.kind();
-    emit(*it, kind, position.pending_dropped);
+        held.sequence() <= position.replay_until ? v1::UPDATE_KIND_REPLAY : held.update.kind();
+    emit(held, kind, position.pending_dropped);
     position.pending_dropped = 0;
     ++appended;
   }

@@ -2,7 +2,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <string>
 #include <string_view>
@@ -121,6 +120,15 @@ class PriceHub {
     std::string encoded;
     uint64_t sequence() const { return update.sequence(); }
   };
+  size_t HeldCount() const ABSL_SHARED_LOCKS_REQUIRED(mu_) { return ring_.size(); }
+  // The i-th oldest update held.
+  const Held& HeldAt(size_t i) const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return ring_[(oldest_ + i) % ring_.size()];
+  }
+  // The slot of the next update: a new one until the ring is full, then the oldest.
+  Held& NextSlot() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ClearHeld() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   // Calls `emit(held, kind, dropped_before)` for up to `max_updates` held
   // updates after `position` that match `filter`, with the kind and
   // dropped_before this stream sees, and advances `position`.
@@ -138,7 +146,11 @@ class PriceHub {
   // First sequence published in this epoch (0 before any): a source may start
   // anywhere (PostgreSQL continues its numbering), which is not a loss.
   uint64_t first_sequence_ ABSL_GUARDED_BY(mu_) = 0;
-  std::deque<Held> buffer_ ABSL_GUARDED_BY(mu_);
+  // The replay buffer, oldest first from `oldest_`: a ring, so a publish
+  // overwrites the evicted update's fields in place, reusing their
+  // allocations, instead of freeing one update and allocating the next.
+  std::vector<Held> ring_ ABSL_GUARDED_BY(mu_);
+  size_t oldest_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<Key, v1::PriceUpdate> latest_ ABSL_GUARDED_BY(mu_);
   Stats stats_ ABSL_GUARDED_BY(mu_);
 

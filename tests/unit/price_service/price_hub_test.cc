@@ -191,6 +191,36 @@ TEST(PriceHubLagTest, LostCountSurvivesAReadThatDeliversNothing) {
   EXPECT_EQ(out[0].dropped_before(), 2u);  // 2 and 3
 }
 
+// The replay buffer reuses the slot of the update it evicts: nothing of the
+// old update may survive into the new one, in either form.
+TEST(PriceHubLagTest, AnUpdateInARecycledSlotKeepsNothingOfTheOldOne) {
+  PriceHub hub(2);
+  hub.StartEpoch("e");
+  FeedPosition position = hub.Subscribe({}, {}).position;
+  hub.PublishHistory({Update(1, "A-LONG-SYMBOL-NAME", "a-long-source-name", 123.5), Update(2)});
+  v1::PriceUpdate bare;  // every field but the sequence at its default
+  bare.set_sequence(3);
+  hub.Publish({bare, Update(4, "MSFT", "beta", 7.25)});  // both slots recycled
+
+  v1::PriceUpdate expected_bare = bare;
+  expected_bare.set_epoch("e");
+  expected_bare.set_kind(v1::UPDATE_KIND_LIVE);
+  v1::PriceUpdate expected_msft = Update(4, "MSFT", "beta", 7.25);
+  expected_msft.set_epoch("e");
+  expected_msft.set_kind(v1::UPDATE_KIND_LIVE);
+  std::vector<std::string> encoded;
+  FeedPosition after_bare = position;
+  after_bare.after_sequence = 3;
+  hub.ReadEncodedAfter(after_bare, {}, 10, [&](std::string_view bytes, uint64_t) { encoded.emplace_back(bytes); });
+  EXPECT_THAT(encoded, ElementsAre(expected_msft.SerializeAsString()));
+
+  expected_bare.set_dropped_before(2);
+  const std::vector<v1::PriceUpdate> read = ReadAll(hub, position);
+  ASSERT_EQ(read.size(), 2u);
+  EXPECT_EQ(read[0].SerializeAsString(), expected_bare.SerializeAsString()) << read[0].DebugString();
+  EXPECT_EQ(read[1].SerializeAsString(), expected_msft.SerializeAsString()) << read[1].DebugString();
+}
+
 // A reader
 // that subscribed before the first update of an epoch has lost nothing, though
 // the epoch starts at a high sequence (PostgreSQL continues its numbering).
