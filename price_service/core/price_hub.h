@@ -123,7 +123,8 @@ class PriceHub {
   size_t HeldCount() const ABSL_SHARED_LOCKS_REQUIRED(mu_) { return ring_.size(); }
   // The i-th oldest update held.
   const Held& HeldAt(size_t i) const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-    return ring_[(oldest_ + i) % ring_.size()];
+    const size_t slot = oldest_ + i;  // < 2 * size: a subtraction, not a division
+    return ring_[slot < ring_.size() ? slot : slot - ring_.size()];
   }
   // The slot of the next update: a new one until the ring is full, then the oldest.
   Held& NextSlot() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
