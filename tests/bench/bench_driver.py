@@ -294,6 +294,21 @@ def saturation_run(env, kind, rate, batch):
             "p99_ms": r["latency_us"]["p99"] / 1000, "stop": why, "limited": r["limited_by_loadgen"]}
 
 
+def most(flags):
+    """Whether more than half of `flags` are true: a step's runs decide by majority."""
+    flags = list(flags)
+    return 2 * sum(1 for flag in flags if flag) > len(flags)
+
+
+def decide(summary, whys):
+    """Marks a step by its runs' stop reasons (None = clean): clean when most
+    runs are, else stopped by the first failed run's reason."""
+    clean = [not why for why in whys]
+    summary["stop"] = None if most(clean) else next(why for why in whys if why)
+    summary["clean_runs"] = f"{sum(clean)}/{len(whys)}"
+    return summary
+
+
 def scenario_saturation(env, kinds, batch=False):
     """Every kind still clean climbs to the next rate; a step is clean when
     most of its runs are (so one GC pause is not taken for saturation)."""
@@ -306,19 +321,17 @@ def scenario_saturation(env, kinds, batch=False):
                         f"scenario 3 (saturation{', batch=1' if batch else ''}, {rate}/s)")
         for kind in list(active):
             whys = [r.get("error") or r.get("stop") for r in runs[kind]]
-            failed = 2 * sum(1 for why in whys if not why) <= len(whys)
-            summary = dict(summarize([r for r in runs[kind] if not r.get("stop")] or runs[kind]), rate=rate)
-            summary["stop"] = next(why for why in whys if why) if failed else None
-            summary["clean_runs"] = f"{sum(1 for why in whys if not why)}/{len(whys)}"
+            summary = decide(dict(summarize([r for r in runs[kind] if not r.get("stop")] or runs[kind]),
+                                  rate=rate), whys)
             steps[kind].append(summary)
-            if failed:
+            if summary["stop"]:
                 active.remove(kind)
                 stopped_by[kind] = summary["stop"]
                 continue
             best[kind] = summary
             # Further steps would measure the load generator; like "clean",
             # decided by most runs, so one run at the edge does not end the climb.
-            if 2 * sum(1 for r in runs[kind] if r.get("limited")) > len(runs[kind]):
+            if most(r.get("limited") for r in runs[kind]):
                 active.remove(kind)
                 stopped_by[kind] = "loadgen limit"
     return {kind: {"best": best.get(kind), "stopped_by": stopped_by[kind] if steps[kind] else "not run",
@@ -548,11 +561,7 @@ def postgres_runs(env, pg, rate, clients, batch):
             why = f"p99 {step['p99_ms']:.0f} ms"
         step["stop"] = why
         runs.append(step)
-    whys = [r["stop"] for r in runs]
-    summary = dict(summarize(runs), rate=rate)
-    summary["stop"] = next(why for why in whys if why) if 2 * whys.count(None) <= len(whys) else None
-    summary["clean_runs"] = f"{whys.count(None)}/{len(whys)}"
-    return summary
+    return decide(dict(summarize(runs), rate=rate), [r["stop"] for r in runs])
 
 
 def scenario_postgres(env):
@@ -658,7 +667,7 @@ def render(all_results, env):
                  if env.runs > 1 else "")
     if "1" in r:
         floor = r["1"].pop("floor", None)
-        out.append(table("1. 10,000 idle clients, 1 update/s", [
+        out.append(table(f"1. {env.scale(10_000):,} idle clients, 1 update/s", [
             ("clients", "clients connected"), ("rss_per_conn_bytes", "RSS per connection (bytes)"),
             ("rss_mib", "RSS with all connected (MiB)"), ("cpu_pct", "server CPU (% of a core)"),
             ("p99_ms", "p99 latency (ms)"), ("p99_vs_floor", "p99 / floor"),
@@ -668,7 +677,7 @@ def render(all_results, env):
     if "2" in r:
         for rate, step in r["2"].items():
             floor = step.pop("floor", None)
-            out.append(table(f"2. Latency ladder: 1,000 clients at {rate}", [
+            out.append(table(f"2. Latency ladder: {env.scale(1000):,} clients at {rate}", [
                 ("p50_ms", "p50 (ms)"), ("p99_ms", "p99 (ms)"), ("p99_vs_floor", "p99 / floor"),
                 ("p99_vs_floor_p99", "p99 / floor p99"), ("read_p99_ms", "p99 to the loadgen's read (ms)"),
                 ("p999_ms", "p99.9 (ms)"), ("deliveries_per_s", "deliveries/s"),
@@ -678,7 +687,7 @@ def render(all_results, env):
     if "3" in r:
         sub = {k: (dict(v["best"] or {}, stopped_by=v["stopped_by"]) if "best" in v else v)
                for k, v in r["3"].items() if k in KINDS + (BASELINE,)}
-        out.append(table("3. Saturation: 1,000 clients, rate raised until p99 > 100 ms or loss", [
+        out.append(table(f"3. Saturation: {env.scale(1000):,} clients, rate raised until p99 > 100 ms or loss", [
             ("rate", "highest clean rate (updates/s)"), ("deliveries_per_s", "max deliveries/s"),
             ("per_cpu_s", "deliveries per server CPU-second"), ("p99_ms", "p99 at that rate (ms)"),
             ("clean_runs", "clean runs at that rate"),
@@ -691,14 +700,15 @@ def render(all_results, env):
                        f"{fmt(best.get('deliveries_per_s'))} deliveries/s, p99 {fmt(best.get('p99_ms'))} ms, "
                        f"limited by loadgen: {fmt(best.get('limited'))}; next step failed by {b['stopped_by']}\n")
     if "4" in r:
-        out.append(table("4. Burst: 5,000 clients, 200 back-to-back updates every second", [
+        out.append(table(f"4. Burst: {env.scale(5000):,} clients, 200 back-to-back updates every second", [
             ("drain_ms_median", "drain time, median (ms)"), ("drain_ms_max", "drain time, max (ms)"),
             ("p999_ms", "p99.9 latency (ms)"), ("deliveries_per_s", "deliveries/s"),
             ("gaps", "seq gaps"), ("closed", "closed by server"), ("limited", "limited by loadgen")],
             r["4"], note=("Drain time = the highest latency seen in each one-second interval "
                           "(the last update of a burst reaching the last client). " + runs_note).strip()))
     if "5" in r:
-        out.append(table("5. Slow consumers: 10 of 1,000 clients stop reading for 30 s, 100 updates/s", [
+        out.append(table(f"5. Slow consumers: {env.scale(10)} of {env.scale(1000):,} clients stop reading "
+                         f"for {env.dur(30)} s, 100 updates/s", [
             ("healthy_p99_ms", "healthy clients' p99 (ms)"), ("healthy_gaps", "healthy seq gaps"),
             ("healthy_closed", "healthy closed"), ("rss_start_mib", "server RSS before (MiB)"),
             ("rss_peak_mib", "server RSS peak (MiB)"), ("stalled_closed", "stalled clients dropped"),
