@@ -1,7 +1,6 @@
 #include "price_hub.h"
 
 #include <algorithm>
-#include <ranges>
 #include <set>
 
 #include "core/tsan_visible_lock.h"
@@ -123,9 +122,18 @@ size_t PriceHub::ForEachAfter(FeedPosition& position, const SymbolFilter& filter
 
   // The first held update after the reader's position (sequences increase
   // from the oldest held to the newest).
-  const size_t first = *std::ranges::partition_point(std::views::iota(size_t{0}, held_count), [&](size_t i) {
-    return HeldAt(i).sequence() <= position.after_sequence;
-  });
+  // (A hand-written binary search: clang's <ranges> with libstdc++ 12 cannot
+  // build views::iota, and the fuzz build uses clang.)
+  size_t first = 0;
+  for (size_t count = held_count; count > 0;) {
+    const size_t half = count / 2;
+    if (HeldAt(first + half).sequence() <= position.after_sequence) {
+      first += half + 1;
+      count -= half + 1;
+    } else {
+      count = half;
+    }
+  }
   // Updates between the reader's position and the oldest one held were lost
   // to it, unless they were never published (before the epoch's first).
   const uint64_t expected_next = std::max(position.after_sequence + 1, first_sequence_);
