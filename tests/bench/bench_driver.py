@@ -494,6 +494,16 @@ class LocalPostgres:
         self.sql("DROP DATABASE IF EXISTS stockdb WITH (FORCE)")
         self.sql("CREATE DATABASE stockdb")
 
+    def activity(self):
+        """Counters of what PostgreSQL did besides serving us: checkpoints, WAL
+        written (bytes, from the current LSN) and autovacuum/autoanalyze passes
+        in stockdb. Read before and after a step to see what fell inside it."""
+        checkpoints, wal = self.sql("SELECT checkpoints_timed + checkpoints_req, "
+                                    "pg_current_wal_lsn() - '0/0' FROM pg_stat_bgwriter").split("|")
+        vacuums = self.sql("SELECT coalesce(sum(autovacuum_count + autoanalyze_count), 0) "
+                           "FROM pg_stat_all_tables", db="stockdb")
+        return {"checkpoints": int(checkpoints), "wal_bytes": int(float(wal)), "autovacuums": int(vacuums)}
+
     def __exit__(self, *exc):
         subprocess.run([str(self.script), "stop", str(self.dir)], capture_output=True, timeout=120)
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -517,6 +527,7 @@ def postgres_step(env, pg, rate, clients, batch):
         srv.url = f"ws://127.0.0.1:{ws_port}/ws?protocol=v1" + ("&batch=1" if batch else "")
         srv.pids = [gw.pid, ps.pid]
         srv.main_pid = gw.pid
+        before = pg.activity()
         # The feeder shares the load generator's core; PostgreSQL runs unpinned.
         log = open(env.log_dir / "stockfeed_feeder.log", "ab")
         feeder = subprocess.Popen(["taskset", "-c", LOADGEN_CPU, str(env.feeder), f"--database_url={pg.url}",
@@ -526,6 +537,7 @@ def postgres_step(env, pg, rate, clients, batch):
         r = run_loadgen(env, srv, clients, duration=env.dur(10), warmup=3)
         feeder.send_signal(signal.SIGTERM)
         feeder.wait(timeout=10)
+        after = pg.activity()
         # What the feeder really inserted, so a feeder limit is not taken for ours.
         count, span = pg.sql("SELECT count(*), extract(epoch FROM max(inserted_at) - min(inserted_at)) "
                              "FROM stock_prices", db="stockdb").split("|")
@@ -538,6 +550,9 @@ def postgres_step(env, pg, rate, clients, batch):
             "p999_ms": r["latency_us"]["p999"] / 1000, "max_ms": r["latency_us"]["max"] / 1000,
             "gaps": r["seq_gaps"], "missing": r["seq_missing"], "closed": r["closed_by_server"],
             "server_cpu_pct": round(100 * r["server_cpu_s"] / r["measured_s"], 1),
+            "checkpoints": after["checkpoints"] - before["checkpoints"],
+            "wal_bytes_per_row": round((after["wal_bytes"] - before["wal_bytes"]) / max(1, int(count))),
+            "autovacuums": after["autovacuums"] - before["autovacuums"],
             "limited": r["limited_by_loadgen"], "_r": r}
 
 
@@ -560,6 +575,9 @@ def postgres_runs(env, pg, rate, clients, batch):
         elif r["latency_us"]["p99"] > PG_P99_LIMIT_US:
             why = f"p99 {step['p99_ms']:.0f} ms"
         step["stop"] = why
+        print(f"   p99 {step['p99_ms']:.1f} ms, {step['delivered_per_client_s']}/s per client, "
+              f"{step['checkpoints']} checkpoints, {step['autovacuums']} autovacuum passes, "
+              f"{step['wal_bytes_per_row']} WAL bytes/row{', ' + why if why else ''}", flush=True)
         runs.append(step)
     return decide(dict(summarize(runs), rate=rate), [r["stop"] for r in runs])
 
@@ -776,8 +794,9 @@ def render_postgres(r):
     cols = [("rate", "feeder rows/s"), ("inserted_per_s", "inserted/s"),
             ("delivered_per_client_s", "delivered/s per client"), ("p50_ms", "p50 (ms)"),
             ("p99_ms", "p99 (ms)"), ("p999_ms", "p99.9 (ms)"), ("max_ms", "max (ms)"), ("gaps", "seq gaps"),
-            ("server_cpu_pct", "gateway+service CPU %"), ("clean_runs", "clean runs"),
-            ("limited", "limited by loadgen")]
+            ("server_cpu_pct", "gateway+service CPU %"), ("checkpoints", "checkpoints"),
+            ("wal_bytes_per_row", "WAL bytes/row"), ("autovacuums", "autovacuum passes"),
+            ("clean_runs", "clean runs"), ("limited", "limited by loadgen")]
     best = r.get("best")
     last = r["steps"][-1] if r.get("steps") else {}
     return title + (
