@@ -1,8 +1,9 @@
 // A real Shard (its io thread, inbox and passes) fanning out to fake
 // clients that record what the log held each time they were pumped: a price
 // that arrives during a pass reaches the clients the pass has not reached yet
-// in that pass, the others in the next; and a status never lets what came
-// after it overtake it.
+// in that pass, the others in the next; a status never lets what came
+// after it overtake it; and a handler that calls DeliverDuePrices serves a
+// due pass before its own work.
 #include "net/shard.h"
 
 #include <algorithm>
@@ -89,6 +90,21 @@ class ShardTest : public ::testing::Test {
     return {};
   }
 
+  // Runs `work` on the shard's thread and returns what it returns.
+  template <typename Work>
+  auto OnShardThread(Work work) {
+    std::promise<decltype(work())> done;
+    boost::asio::post(shard_.io(), [&] { done.set_value(work()); });
+    return done.get_future().get();
+  }
+
+  // Each client's cursor; on the shard's thread only.
+  std::vector<uint64_t> Cursors() const {
+    std::vector<uint64_t> cursors;
+    for (const auto& client : clients_) cursors.push_back(client->cursor());
+    return cursors;
+  }
+
   GatewayConfig config_;
   GatewayCounters counters_;
   FrontDoor front_door_{.gate = ConnectionGate({}), .chain = AdmissionChain({}, *OriginPolicy::Create({}))};
@@ -129,6 +145,36 @@ TEST_F(ShardTest, WhatArrivesAfterAStatusDoesNotOvertakeIt) {
     EXPECT_EQ(std::find(status, record.end(), "pump:2"), record.end()) << "price 2 only reached a client after the status";
   }
   EXPECT_EQ(records.back().front(), "pump:2") << "the last client got price 2 in the first pass";
+}
+
+// A handler that a connection burst queues ahead of the pass timer (an
+// accept, a handshake) calls DeliverDuePrices first: once a pass is due, the
+// price the upstream delivered meanwhile reaches every client before the
+// handler goes on, not after the whole queue.
+TEST_F(ShardTest, DeliverDuePricesRunsADuePassInsideTheCallingHandler) {
+  StartWithClients(/*trigger=*/-1, nullptr);
+  shard_.Deliver(Price(1));
+  RecordsOnceAllReach(1);
+  const std::vector<uint64_t> cursors = OnShardThread([&] {
+    std::this_thread::sleep_for(absl::ToChronoMilliseconds(config_.fanout_interval) + milliseconds(5));
+    shard_.Deliver(Price(2));  // its drain is posted behind this handler
+    shard_.DeliverDuePrices();
+    return Cursors();
+  });
+  EXPECT_EQ(cursors, std::vector<uint64_t>(kClients, 2));
+}
+
+TEST_F(ShardTest, DeliverDuePricesLeavesAPassThatIsNotDueToItsTimer) {
+  config_.fanout_interval = absl::Hours(1);  // the first pass is due at once, the next in an hour
+  StartWithClients(/*trigger=*/-1, nullptr);
+  shard_.Deliver(Price(1));
+  RecordsOnceAllReach(1);
+  const std::vector<uint64_t> cursors = OnShardThread([&] {
+    shard_.Deliver(Price(2));
+    shard_.DeliverDuePrices();
+    return Cursors();
+  });
+  EXPECT_EQ(cursors, std::vector<uint64_t>(kClients, 1));
 }
 
 }  // namespace

@@ -114,6 +114,7 @@ void HttpSession::Read() {
 }
 
 void HttpSession::OnRead(const error_code& ec) {
+  shard_.DeliverDuePrices();
   if (ec == http::error::end_of_stream || ec == boost::beast::error::timeout ||
       ec == boost::asio::error::connection_reset || ec == boost::asio::error::eof) {
     error_code ignored;

@@ -99,6 +99,7 @@ void Listener::Accept() {
       });
       return;
     }
+    shards_.front()->DeliverDuePrices();
     error_code ignored;
     ConnectionGate::Slot slot;
     if (!Admit(socket, slot)) {

@@ -136,6 +136,7 @@ void Session::Start(boost::beast::http::request<boost::beast::http::string_body>
 }
 
 void Session::OnAccept(const error_code& ec) {
+  shard_.DeliverDuePrices();
   if (ec) {
     spdlog::warn("websocket handshake failed: peer={} error={}", peer_, ec.message());
     shard_.events().rejected.For("handshake_failed").Add();

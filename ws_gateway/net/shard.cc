@@ -79,12 +79,17 @@ void Shard::DrainInbox() {
   if (prices) SchedulePass();
 }
 
+std::chrono::steady_clock::duration Shard::PassInterval() const {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      absl::ToChronoNanoseconds(config_.fanout_interval));
+}
+
 void Shard::SchedulePass() {
   if (pass_scheduled_) return;
   pass_scheduled_ = true;
-  const auto interval = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      absl::ToChronoNanoseconds(config_.fanout_interval));
-  const auto run = [this] {
+  const auto interval = PassInterval();
+  const auto run = [this, ticket = ++pass_ticket_] {
+    if (ticket != pass_ticket_ || !pass_scheduled_) return;  // DeliverDuePrices ran it
     pass_scheduled_ = false;
     RunPass(/*take_arrivals=*/true);
   };
@@ -97,6 +102,15 @@ void Shard::SchedulePass() {
   pass_timer_.async_wait([run](const boost::system::error_code& ec) {
     if (!ec) run();
   });
+}
+
+void Shard::DeliverDuePrices() {
+  if (std::chrono::steady_clock::now() - last_pass_ < PassInterval()) return;
+  DrainInbox();
+  if (!pass_scheduled_) return;
+  pass_scheduled_ = false;
+  ++pass_ticket_;
+  RunPass(/*take_arrivals=*/true);
 }
 
 void Shard::RunPass(bool take_arrivals) {

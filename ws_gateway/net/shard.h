@@ -93,6 +93,12 @@ class Shard {
   // Queues a fan-out pass: right away, or when --fanout_interval since the
   // last one has passed; what arrives until then goes out in the same writes.
   void SchedulePass();
+  // Runs a fan-out pass now if one is due, after taking what the upstream
+  // delivered. Connection setup (accepts, refusals, handshakes) calls this
+  // first: a burst of clients queues such handlers by the hundred ahead of
+  // the timer that starts the next pass, and without it every price waits
+  // for the whole burst (docs/reliability.md).
+  void DeliverDuePrices();
   void CountSent(uint64_t messages) {
     messages_sent_.store(messages_sent_.load(std::memory_order_relaxed) + messages,
                          std::memory_order_relaxed);
@@ -125,6 +131,7 @@ class Shard {
   static constexpr size_t kArrivalCheckInterval = 64;
 
   void DrainInbox();
+  std::chrono::steady_clock::duration PassInterval() const;
   void RunPass(bool take_arrivals);
   // Moves the prices at the front of the inbox into the log; true if any.
   bool TakeArrivedPrices();
@@ -164,6 +171,9 @@ class Shard {
   boost::asio::steady_timer sweep_timer_{io_};
   boost::asio::steady_timer pass_timer_{io_};
   bool pass_scheduled_ = false;
+  // Identifies the scheduled pass, so that its timer or post finds out that
+  // DeliverDuePrices has run it already.
+  uint64_t pass_ticket_ = 0;
   std::chrono::steady_clock::time_point last_pass_{};
   bool catching_up_ = false;  // the next pass serves the clients a take skipped
   std::thread thread_;
