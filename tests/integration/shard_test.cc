@@ -70,32 +70,31 @@ class ShardTest : public ::testing::Test {
     shard_.Start();
   }
 
-  // Every client's record once each has reached `head`, read on the shard's thread.
-  std::vector<std::vector<std::string>> RecordsOnceAllReach(uint64_t head) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < deadline) {
-      std::promise<std::optional<std::vector<std::vector<std::string>>>> done;
-      boost::asio::post(shard_.io(), [&] {
-        std::vector<std::vector<std::string>> records;
-        for (const auto& client : clients_) {
-          if (client->cursor() < head) return done.set_value(std::nullopt);
-          records.push_back(client->events());
-        }
-        done.set_value(std::move(records));
-      });
-      if (auto records = done.get_future().get()) return *records;
-      std::this_thread::sleep_for(milliseconds(5));
-    }
-    ADD_FAILURE() << "clients did not all reach log head " << head;
-    return {};
-  }
-
   // Runs `work` on the shard's thread and returns what it returns.
   template <typename Work>
   auto OnShardThread(Work work) {
     std::promise<decltype(work())> done;
     boost::asio::post(shard_.io(), [&] { done.set_value(work()); });
     return done.get_future().get();
+  }
+
+  // Every client's record once each has reached `head`, read on the shard's thread.
+  std::vector<std::vector<std::string>> RecordsOnceAllReach(uint64_t head) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto reached = OnShardThread([&]() -> std::optional<std::vector<std::vector<std::string>>> {
+        std::vector<std::vector<std::string>> records;
+        for (const auto& client : clients_) {
+          if (client->cursor() < head) return std::nullopt;
+          records.push_back(client->events());
+        }
+        return records;
+      });
+      if (reached) return *reached;
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    ADD_FAILURE() << "clients did not all reach log head " << head;
+    return {};
   }
 
   // Each client's cursor; on the shard's thread only.

@@ -89,7 +89,7 @@ void Shard::SchedulePass() {
   pass_scheduled_ = true;
   const auto interval = PassInterval();
   const auto run = [this, ticket = ++pass_ticket_] {
-    if (ticket != pass_ticket_ || !pass_scheduled_) return;  // DeliverDuePrices ran it
+    if (ticket != pass_ticket_) return;  // DeliverDuePrices ran it
     pass_scheduled_ = false;
     RunPass(/*take_arrivals=*/true);
   };
