@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 SERVER_CPU = "1"   # taskset core for the server under test
 LOADGEN_CPU = "0"  # taskset core for ws_loadgen
@@ -110,6 +111,18 @@ class ServerUnderTest:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def counter(port, name):
+    """One counter from a Prometheus /metrics page on 127.0.0.1:port (None when unreadable)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as page:
+            for line in page.read().decode().splitlines():
+                if line.startswith(name + " "):
+                    return int(float(line.split()[1]))
+    except OSError:
+        return None
+    return None
 
 
 def run_loadgen(env, server, connections, duration, warmup=2, connect_rate=2000, extra=()):
@@ -514,9 +527,10 @@ def postgres_step(env, pg, rate, clients, batch):
     pg.fresh_database()
     srv = ServerUnderTest(env, "ours", rate=rate, batch=batch)
     try:
-        grpc_port, ws_port = free_port(), free_port()
+        grpc_port, ws_port, admin_port = free_port(), free_port(), free_port()
         ps = srv._spawn([str(env.price_service), "--source=postgres", f"--database_url={pg.url}",
-                         f"--listen=127.0.0.1:{grpc_port}", "--admin_listen=127.0.0.1:0", "--log_level=warn"],
+                         f"--listen=127.0.0.1:{grpc_port}", f"--admin_listen=127.0.0.1:{admin_port}",
+                         "--log_level=warn"],
                         "price_service_pg")
         wait_for_port(grpc_port, ps, timeout=30)
         gw = srv._spawn([str(env.ws_gateway), f"--listen=127.0.0.1:{ws_port}",
@@ -537,6 +551,11 @@ def postgres_step(env, pg, rate, clients, batch):
         r = run_loadgen(env, srv, clients, duration=env.dur(10), warmup=3)
         feeder.send_signal(signal.SIGTERM)
         feeder.wait(timeout=10)
+        # A seq gap has two designed causes under overload: the service moved a
+        # stream past its replay buffer (announced in dropped_before), or the
+        # gateway conflated a client past --max_backlog. These counters tell which.
+        skipped_by_service = counter(admin_port, "price_service_dropped_updates_announced_total")
+        conflations = counter(ws_port, "ws_gateway_conflations_total")
         after = pg.activity()
         # What the feeder really inserted, so a feeder limit is not taken for ours.
         count, span = pg.sql("SELECT count(*), extract(epoch FROM max(inserted_at) - min(inserted_at)) "
@@ -549,6 +568,7 @@ def postgres_step(env, pg, rate, clients, batch):
             "p50_ms": r["latency_us"]["p50"] / 1000, "p99_ms": r["latency_us"]["p99"] / 1000,
             "p999_ms": r["latency_us"]["p999"] / 1000, "max_ms": r["latency_us"]["max"] / 1000,
             "gaps": r["seq_gaps"], "missing": r["seq_missing"], "closed": r["closed_by_server"],
+            "skipped_by_service": skipped_by_service, "conflations": conflations,
             "server_cpu_pct": round(100 * r["server_cpu_s"] / r["measured_s"], 1),
             "checkpoints": after["checkpoints"] - before["checkpoints"],
             "wal_bytes_per_row": round((after["wal_bytes"] - before["wal_bytes"]) / max(1, int(count))),
@@ -576,6 +596,8 @@ def postgres_runs(env, pg, rate, clients, batch):
             why = f"p99 {step['p99_ms']:.0f} ms"
         step["stop"] = why
         print(f"   p99 {step['p99_ms']:.1f} ms, {step['delivered_per_client_s']}/s per client, "
+              f"{step['gaps']} gaps ({step['missing']} missing; service skipped {step['skipped_by_service']}, "
+              f"gateway conflated {step['conflations']}), "
               f"{step['checkpoints']} checkpoints, {step['autovacuums']} autovacuum passes, "
               f"{step['wal_bytes_per_row']} WAL bytes/row{', ' + why if why else ''}", flush=True)
         runs.append(step)
@@ -794,6 +816,7 @@ def render_postgres(r):
     cols = [("rate", "feeder rows/s"), ("inserted_per_s", "inserted/s"),
             ("delivered_per_client_s", "delivered/s per client"), ("p50_ms", "p50 (ms)"),
             ("p99_ms", "p99 (ms)"), ("p999_ms", "p99.9 (ms)"), ("max_ms", "max (ms)"), ("gaps", "seq gaps"),
+            ("skipped_by_service", "skipped by service"), ("conflations", "gateway conflations"),
             ("server_cpu_pct", "gateway+service CPU %"), ("checkpoints", "checkpoints"),
             ("wal_bytes_per_row", "WAL bytes/row"), ("autovacuums", "autovacuum passes"),
             ("clean_runs", "clean runs"), ("limited", "limited by loadgen")]
