@@ -115,8 +115,10 @@ void Listener::Accept() {
     if (tls_ != nullptr) {
       const tcp::endpoint peer = socket.remote_endpoint(ignored);
       boost::asio::post(shard.io(), [this, &shard, peer, socket = std::move(socket), slot = std::move(slot)]() mutable {
+        // A handshake's crypto is the dearest set-up step: prices that are
+        // due go out before each one (why: Shard::DeliverDuePrices).
         tls_->Accept(std::move(socket), shard.config().handshake_timeout, shard.config().write_stall_timeout,
-                     peer.address().to_string(),
+                     peer.address().to_string(), [&shard] { shard.DeliverDuePrices(); },
                      [&shard, peer, slot = std::move(slot)](tcp::socket plain) mutable {
                        std::make_shared<HttpSession>(shard, std::move(plain), std::move(slot), peer)->Start();
                      });

@@ -11,6 +11,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -65,6 +66,43 @@ std::array<char, kRelayBuffer>& Scratch() {
   return scratch;
 }
 
+// A socket BIO that sends with MSG_NOSIGNAL. OpenSSL's own socket BIO
+// write()s, and a write to a connection the client has reset raises
+// SIGPIPE, which ends the process.
+int NoSignalWrite(BIO* bio, const char* data, int size) {
+  const ssize_t sent = ::send(BIO_get_fd(bio, nullptr), data, static_cast<size_t>(size), MSG_NOSIGNAL);
+  BIO_clear_retry_flags(bio);
+  if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) BIO_set_retry_write(bio);
+  return static_cast<int>(sent);
+}
+
+int NoSignalRead(BIO* bio, char* data, int size) {
+  const ssize_t got = ::recv(BIO_get_fd(bio, nullptr), data, static_cast<size_t>(size), 0);
+  BIO_clear_retry_flags(bio);
+  if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) BIO_set_retry_read(bio);
+  return static_cast<int>(got);
+}
+
+int NoSignalPuts(BIO* bio, const char* text) { return NoSignalWrite(bio, text, static_cast<int>(std::strlen(text))); }
+
+// The socket BIO's own method with the two calls above; created once, on
+// first use, and kept for the life of the process.
+const BIO_METHOD* NoSignalSocketMethod() {
+  static BIO_METHOD* const method = [] {
+    const BIO_METHOD* socket = BIO_s_socket();
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR,
+                                 "socket without SIGPIPE");
+    BIO_meth_set_write(m, NoSignalWrite);
+    BIO_meth_set_read(m, NoSignalRead);
+    BIO_meth_set_puts(m, NoSignalPuts);
+    BIO_meth_set_ctrl(m, BIO_meth_get_ctrl(socket));
+    BIO_meth_set_create(m, BIO_meth_get_create(socket));
+    BIO_meth_set_destroy(m, BIO_meth_get_destroy(socket));
+    return m;
+  }();
+  return method;
+}
+
 struct SslFree {
   void operator()(SSL* ssl) const { SSL_free(ssl); }
 };
@@ -88,15 +126,20 @@ class TlsRelay : public std::enable_shared_from_this<TlsRelay> {
         peer_(std::move(peer)),
         write_stall_timeout_(write_stall_timeout) {}
 
-  void Start(absl::Duration timeout, absl::AnyInvocable<void(tcp::socket)> on_ready) {
+  void Start(absl::Duration timeout, absl::AnyInvocable<void()> before_handshake_step,
+             absl::AnyInvocable<void(tcp::socket)> on_ready) {
     error_code ec;
     socket_.native_non_blocking(true, ec);
-    if (ssl_ == nullptr || ec || SSL_set_fd(ssl_.get(), socket_.native_handle()) != 1) {
+    BIO* bio = ssl_ == nullptr || ec ? nullptr : BIO_new(NoSignalSocketMethod());
+    if (bio == nullptr) {
       spdlog::warn("tls: cannot set up a connection for peer={}", peer_);
       Close();
       return;
     }
+    BIO_set_fd(bio, socket_.native_handle(), BIO_NOCLOSE);
+    SSL_set_bio(ssl_.get(), bio, bio);  // the SSL object owns it now
     SSL_set_accept_state(ssl_.get());
+    before_handshake_step_ = std::move(before_handshake_step);
     on_ready_ = std::move(on_ready);
     timer_.expires_after(absl::ToChronoNanoseconds(timeout));
     timer_.async_wait([self = shared_from_this()](const error_code& e) {
@@ -117,6 +160,7 @@ class TlsRelay : public std::enable_shared_from_this<TlsRelay> {
   }
 
   void Handshake() {
+    before_handshake_step_();
     ERR_clear_error();
     const int result = SSL_do_handshake(ssl_.get());
     if (result == 1) return OnHandshake();
@@ -129,6 +173,7 @@ class TlsRelay : public std::enable_shared_from_this<TlsRelay> {
 
   void OnHandshake() {
     handshaken_ = true;
+    before_handshake_step_ = nullptr;
     timer_.cancel();
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
@@ -281,12 +326,13 @@ class TlsRelay : public std::enable_shared_from_this<TlsRelay> {
 
   std::shared_ptr<ssl::context> context_;  // the certificate this connection was made with
   tcp::socket socket_;
-  std::unique_ptr<SSL, SslFree> ssl_;  // on socket_'s descriptor, which it does not close
+  std::unique_ptr<SSL, SslFree> ssl_;  // on socket_'s descriptor (BIO_NOCLOSE)
   local_socket inner_;
   boost::asio::steady_timer timer_;        // handshake, then close_notify deadline
   boost::asio::steady_timer write_timer_;  // a write to the client waiting for room
   const std::string peer_;
   const std::chrono::steady_clock::duration write_stall_timeout_;
+  absl::AnyInvocable<void()> before_handshake_step_;
   absl::AnyInvocable<void(tcp::socket)> on_ready_;
   std::string to_app_;     // decrypted bytes the session has not taken yet
   std::string to_client_;  // bytes OpenSSL must be given again
@@ -324,10 +370,11 @@ std::shared_ptr<ssl::context> TlsFront::current() {
 }
 
 void TlsFront::Accept(tcp::socket socket, absl::Duration timeout, absl::Duration write_stall_timeout,
-                      std::string peer, absl::AnyInvocable<void(tcp::socket plain)> on_ready) {
+                      std::string peer, absl::AnyInvocable<void()> before_handshake_step,
+                      absl::AnyInvocable<void(tcp::socket plain)> on_ready) {
   std::make_shared<TlsRelay>(current(), std::move(socket), std::move(peer),
                              absl::ToChronoNanoseconds(write_stall_timeout))
-      ->Start(timeout, std::move(on_ready));
+      ->Start(timeout, std::move(before_handshake_step), std::move(on_ready));
 }
 
 }  // namespace stockfeed::ws_gateway

@@ -37,9 +37,11 @@ class TlsFront {
   // `on_ready` with the decrypted connection (a stream socket on the same
   // executor) and relays until either side closes, or a write to the
   // client makes no progress for `write_stall_timeout`. A failed or late
-  // handshake just closes the socket.
+  // handshake just closes the socket. `before_handshake_step` runs before
+  // each step of the handshake's crypto, so a burst of handshakes queued on
+  // one thread can let other work of that thread go first.
   void Accept(tcp::socket socket, absl::Duration timeout, absl::Duration write_stall_timeout, std::string peer,
-              absl::AnyInvocable<void(tcp::socket plain)> on_ready);
+              absl::AnyInvocable<void()> before_handshake_step, absl::AnyInvocable<void(tcp::socket plain)> on_ready);
 
  private:
   TlsFront(std::string cert_file, std::string key_file, std::shared_ptr<boost::asio::ssl::context> context);
