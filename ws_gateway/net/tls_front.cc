@@ -80,12 +80,13 @@ int NoSignalRead(BIO* bio, char* data, int size) {
   const ssize_t got = ::recv(BIO_get_fd(bio, nullptr), data, static_cast<size_t>(size), 0);
   BIO_clear_retry_flags(bio);
   if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) BIO_set_retry_read(bio);
+  if (got == 0) BIO_set_flags(bio, BIO_FLAGS_IN_EOF);  // as OpenSSL's socket BIO: BIO_eof() reports it
   return static_cast<int>(got);
 }
 
 int NoSignalPuts(BIO* bio, const char* text) { return NoSignalWrite(bio, text, static_cast<int>(std::strlen(text))); }
 
-// The socket BIO's own method with the two calls above; created once, on
+// The socket BIO's own method with the three calls above; created once, on
 // first use, and kept for the life of the process.
 const BIO_METHOD* NoSignalSocketMethod() {
   static BIO_METHOD* const method = [] {
