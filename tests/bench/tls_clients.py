@@ -34,26 +34,11 @@ import time
 
 import websockets
 
+from bench_driver import free_port, wait_for_port
+
 SERVER_CPU, CLIENT_CPU = "1", "0"
 UPGRADE = (b"GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port, timeout=15):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on {port}")
 
 
 def client_context():
@@ -111,7 +96,7 @@ class Gateway:
              f"--upstream=127.0.0.1:{service_port}", "--threads=1", f"--tls_cert_file={cert}",
              f"--tls_key_file={key}", "--log_level=error"],
             stdout=log, stderr=subprocess.STDOUT)
-        wait_for_port(self.port)
+        wait_for_port(self.port, self.proc)
         time.sleep(1)
 
     def __enter__(self):
@@ -214,7 +199,7 @@ def main():
                                         "--admin_listen=127.0.0.1:0", f"--rate={rate}", "--log_level=error"],
                                        stdout=log, stderr=subprocess.STDOUT)
             try:
-                wait_for_port(service_port)
+                wait_for_port(service_port, service)
                 for round_number in range(1, args.rounds + 1):
                     for binary in args.gateway:
                         with Gateway(binary, service_port, cert, key, log) as gateway:
