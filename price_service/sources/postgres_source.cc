@@ -31,31 +31,42 @@ namespace {
 constexpr char kChannel[] = "stock_prices";
 constexpr char kApplicationName[] = "stockfeed price_service";
 
+// The statements every read round runs are prepared once per session
+// (PrepareRoundStatements): parsing and planning them each time was a tenth of
+// the backend's CPU at 100,000 rows/s (docs/benchmarks.md, "Issue #16").
+struct Statement {
+  const char* name;
+  const char* sql;
+};
+
 // The sequencer step (migration 003): numbers committed rows in batches of at
-// most $1, returns how many; 0 when another replica holds its lock.
-constexpr char kSequence[] = "SELECT stock_prices_sequence($1)";
+// most $1, returns how many; 0 when another replica holds its lock. One
+// statement is its own transaction, so it needs no BEGIN and COMMIT.
+constexpr Statement kSequence{"sequence", "SELECT stock_prices_sequence($1)"};
 
 // The ids of rows [$1 + 1, $1 + $2] of the feed, in seq order. The rows
 // themselves come from a second query: joining here made PostgreSQL descend
 // the primary key once per row, twice the CPU of one range scan for a batch
 // (docs/benchmarks.md, "Issue #16").
-constexpr char kReadRangeIds[] = R"sql(
+constexpr Statement kReadRangeIds{"read_range_ids", R"sql(
 SELECT b.first_seq + u.ord - 1 AS seq, u.id
   FROM stock_prices_batches b
  CROSS JOIN LATERAL unnest(b.ids) WITH ORDINALITY AS u(id, ord)
  WHERE b.last_seq > $1 AND b.first_seq <= $1 + $2
    AND b.first_seq + u.ord - 1 BETWEEN $1 + 1 AND $1 + $2
- ORDER BY 1)sql";
+ ORDER BY 1)sql"};
 
 // Those rows, with the columns Decode reads after seq: by one range of ids
 // when the batch's ids are dense (rows of one sequencer step are numbered in
 // id order), else by the list (a late commit's old id among new ones).
-constexpr char kRowsInIdRange[] =
+constexpr Statement kRowsInIdRange{
+    "rows_in_id_range",
     "SELECT id, symbol, price, source, (extract(epoch FROM inserted_at) * 1000000)::bigint "
-    "FROM stock_prices WHERE id BETWEEN $1 AND $2";
-constexpr char kRowsWithIds[] =
+    "FROM stock_prices WHERE id BETWEEN $1 AND $2"};
+constexpr Statement kRowsWithIds{
+    "rows_with_ids",
     "SELECT id, symbol, price, source, (extract(epoch FROM inserted_at) * 1000000)::bigint "
-    "FROM stock_prices WHERE id = ANY($1::bigint[])";
+    "FROM stock_prices WHERE id = ANY($1::bigint[])"};
 // The range is read when it holds at most this many ids per wanted row.
 constexpr int64_t kMaxIdSpanPerRow = 4;
 
@@ -110,6 +121,12 @@ StoredPrice Decode(const pqxx::field& seq, const pqxx::row& row) {
   return *std::move(decoded);
 }
 
+void PrepareRoundStatements(pqxx::connection_base& conn) {
+  for (const Statement& statement : {kSequence, kReadRangeIds, kRowsInIdRange, kRowsWithIds}) {
+    conn.prepare(statement.name, statement.sql);
+  }
+}
+
 // The rows of `ids` (kReadRangeIds) that still exist, by id.
 pqxx::result ReadRows(pqxx::transaction_base& tx, const pqxx::result& ids) {
   int64_t lowest = std::numeric_limits<int64_t>::max();
@@ -120,12 +137,12 @@ pqxx::result ReadRows(pqxx::transaction_base& tx, const pqxx::result& ids) {
     highest = std::max(highest, id);
   }
   if (highest - lowest < kMaxIdSpanPerRow * static_cast<int64_t>(ids.size())) {
-    return tx.exec_params(kRowsInIdRange, lowest, highest);
+    return tx.exec_prepared(kRowsInIdRange.name, lowest, highest);
   }
   std::string list = "{";
   for (const pqxx::row& row : ids) absl::StrAppend(&list, list.size() > 1 ? "," : "", row[1].c_str());
   list += "}";
-  return tx.exec_params(kRowsWithIds, list);
+  return tx.exec_prepared(kRowsWithIds.name, list);
 }
 
 // Rows [after + 1, after + count] of the feed that still exist, decoded;
@@ -139,7 +156,7 @@ struct FeedRange {
 FeedRange ReadRange(pqxx::transaction_base& tx, uint64_t after, uint64_t count) {
   FeedRange range{.rows = {}, .last = after};
   if (count == 0) return range;
-  const pqxx::result ids = tx.exec_params(kReadRangeIds, static_cast<int64_t>(after), static_cast<int64_t>(count));
+  const pqxx::result ids = tx.exec_prepared(kReadRangeIds.name, static_cast<int64_t>(after), static_cast<int64_t>(count));
   if (ids.empty()) return range;
   range.last = ids.back()[0].as<uint64_t>();
   const pqxx::result rows = ReadRows(tx, ids);
@@ -292,6 +309,7 @@ void PostgresSource::RunSession(pqxx::connection_base& conn) {
     absl::StatusOr<int> applied = ApplyMigrations(conn);
     if (!applied.ok()) throw std::runtime_error(std::string(applied.status().message()));
   }
+  PrepareRoundStatements(conn);
   // LISTEN before the first read: a row committed in between still wakes us.
   WakeUp wake_up(conn, wake_ups_);
   Resume(conn);
@@ -353,9 +371,8 @@ void PostgresSource::LoadHistory(pqxx::connection_base& conn, const std::string&
 }
 
 size_t PostgresSource::Sequence(pqxx::connection_base& conn) {
-  pqxx::work tx(conn, "sequencer");
-  const pqxx::result assigned = tx.exec_params(kSequence, static_cast<int>(options_.batch));
-  tx.commit();
+  pqxx::nontransaction tx(conn, "sequencer");
+  const pqxx::result assigned = tx.exec_prepared(kSequence.name, static_cast<int>(options_.batch));
   return assigned[0][0].as<size_t>();
 }
 
