@@ -124,7 +124,7 @@ absl::Status Validate(const FeederConfig& config) {
 
 absl::Status RunFeeder(const FeederConfig& config, const std::atomic<bool>& stop) {
   if (absl::Status s = Validate(config); !s.ok()) return s;
-  PriceWriter writer(config.database_url, &stop);
+  PriceWriter writer(config.database_url, config.commit_log, &stop);
   if (absl::Status s = writer.Open(config.migrate); !s.ok()) return s;
   return config.mode == FeedMode::kSimulate ? Simulate(config, writer, stop)
                                             : Replay(config, writer, stop);

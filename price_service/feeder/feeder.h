@@ -31,6 +31,11 @@ struct FeederConfig {
   // replay: the file, and how fast relative to its timestamps (0 = at once).
   std::string csv_path;
   double speed = 0;
+
+  // If set, the wall time (µs, native int64) just before each COMMIT is
+  // appended here, so a benchmark can measure commit → client latency
+  // (tests/bench/loadgen/commit_log.h). The file is truncated first.
+  std::string commit_log;
 };
 
 absl::StatusOr<FeedMode> ParseFeedMode(absl::string_view text);

@@ -30,6 +30,9 @@ ABSL_FLAG(uint64_t, count, 0, "simulate: stop after this many rows (0 = never)")
 ABSL_FLAG(absl::Duration, duration, absl::ZeroDuration(), "simulate: stop after this long (0 = never)");
 ABSL_FLAG(std::string, csv, "", "replay: CSV file with header symbol,price,source,timestamp");
 ABSL_FLAG(double, speed, 0, "replay: 1 = the file's own pace, 10 = ten times faster, 0 = at once");
+ABSL_FLAG(std::string, commit_log, "",
+          "append the wall time (us, native int64) before each COMMIT to this file, for measuring "
+          "commit -> client latency (ws_loadgen --commit_log)");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error or off");
 ABSL_FLAG(std::string, log_format, "text", "text or json (one JSON object per line)");
 
@@ -78,6 +81,7 @@ int main(int argc, char** argv) {
   config.duration = absl::GetFlag(FLAGS_duration);
   config.csv_path = absl::GetFlag(FLAGS_csv);
   config.speed = absl::GetFlag(FLAGS_speed);
+  config.commit_log = absl::GetFlag(FLAGS_commit_log);
 
   std::signal(SIGINT, OnStopSignal);
   std::signal(SIGTERM, OnStopSignal);

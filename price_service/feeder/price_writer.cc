@@ -1,5 +1,10 @@
 #include "feeder/price_writer.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <random>
 #include <string>
 #include <thread>
@@ -31,15 +36,25 @@ double Uniform01() {
 
 }  // namespace
 
-PriceWriter::PriceWriter(std::string database_url, const std::atomic<bool>* stop)
+PriceWriter::PriceWriter(std::string database_url, std::string commit_log, const std::atomic<bool>* stop)
     : database_url_(std::move(database_url)),
+      commit_log_path_(std::move(commit_log)),
       target_(price_service::DescribeDatabase(database_url_)),
       stop_(stop),
       backoff_({absl::Milliseconds(100), absl::Seconds(5)}, Uniform01) {}
 
-PriceWriter::~PriceWriter() = default;
+PriceWriter::~PriceWriter() {
+  if (commit_log_fd_ >= 0) close(commit_log_fd_);
+}
 
 absl::Status PriceWriter::Open(bool migrate) {
+  if (!commit_log_path_.empty()) {
+    commit_log_fd_ = open(commit_log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+    if (commit_log_fd_ < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot open --commit_log ", commit_log_path_, ": ", std::strerror(errno)));
+    }
+  }
   try {
     conn_ = price_service::Connect(database_url_, kApplicationName);
     if (migrate) {
@@ -75,6 +90,7 @@ absl::Status PriceWriter::Insert(const std::vector<PriceRow>& rows) {
         copy << std::make_tuple(row.symbol, absl::StrFormat("%.17g", row.price), row.source, row.timestamp);
       }
       copy.complete();
+      LogCommitSent();
       tx.commit();
       backoff_.Reset();
       return absl::OkStatus();
@@ -93,6 +109,17 @@ absl::Status PriceWriter::Insert(const std::vector<PriceRow>& rows) {
     absl::SleepFor(delay);
   }
   return absl::CancelledError("stopped");
+}
+
+void PriceWriter::LogCommitSent() {
+  if (commit_log_fd_ < 0) return;
+  const int64_t now_us = absl::ToUnixMicros(absl::Now());
+  if (write(commit_log_fd_, &now_us, sizeof now_us) != sizeof now_us) {
+    spdlog::warn("cannot append to --commit_log {}: {}; no longer writing it", commit_log_path_,
+                 std::strerror(errno));
+    close(commit_log_fd_);
+    commit_log_fd_ = -1;
+  }
 }
 
 }  // namespace stockfeed::feeder

@@ -19,18 +19,25 @@ namespace stockfeed::feeder {
 // twice; the feed itself never duplicates a row.)
 class PriceWriter {
  public:
-  PriceWriter(std::string database_url, const std::atomic<bool>* stop);
+  // `commit_log`: see FeederConfig::commit_log; empty for none.
+  PriceWriter(std::string database_url, std::string commit_log, const std::atomic<bool>* stop);
   ~PriceWriter();
 
-  // Connects (once, no retry) and, when `migrate`, applies the migrations.
-  // The error names the database and libpq's reason.
+  // Opens the commit log, connects (once, no retry) and, when `migrate`,
+  // applies the migrations. The error names the file or the database and
+  // libpq's reason.
   absl::Status Open(bool migrate);
 
   // Inserts all rows; retries through connection loss until *stop.
   absl::Status Insert(const std::vector<PriceRow>& rows);
 
  private:
+  // Appends the time to the commit log, if any.
+  void LogCommitSent();
+
   std::string database_url_;
+  std::string commit_log_path_;
+  int commit_log_fd_ = -1;
   std::string target_;
   const std::atomic<bool>* stop_;
   std::unique_ptr<pqxx::connection> conn_;

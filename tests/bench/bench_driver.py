@@ -542,13 +542,20 @@ def postgres_step(env, pg, rate, clients, batch):
         srv.pids = [gw.pid, ps.pid]
         srv.main_pid = gw.pid
         before = pg.activity()
+        # The feeder logs when it sends each COMMIT and the load generator
+        # measures from it too: commit → client is what #16 asks about, while
+        # inserted_at also counts the rest of the feeder's transaction. Made
+        # empty here, so the load generator can open it before the feeder writes.
+        commit_log = env.log_dir / "commit_times.bin"
+        commit_log.write_bytes(b"")
         # The feeder shares the load generator's core; PostgreSQL runs unpinned.
         log = open(env.log_dir / "stockfeed_feeder.log", "ab")
         feeder = subprocess.Popen(["taskset", "-c", LOADGEN_CPU, str(env.feeder), f"--database_url={pg.url}",
-                                   "--mode=simulate", f"--rate={rate}", "--migrate=false", "--log_level=warn"],
+                                   "--mode=simulate", f"--rate={rate}", "--migrate=false", "--log_level=warn",
+                                   f"--commit_log={commit_log}"],
                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         srv.procs.append(feeder)
-        r = run_loadgen(env, srv, clients, duration=env.dur(10), warmup=3)
+        r = run_loadgen(env, srv, clients, duration=env.dur(10), warmup=3, extra=[f"--commit_log={commit_log}"])
         feeder.send_signal(signal.SIGTERM)
         feeder.wait(timeout=10)
         # A seq gap has two designed causes under overload: the service moved a
@@ -567,6 +574,8 @@ def postgres_step(env, pg, rate, clients, batch):
     return {"rate": rate, "inserted_per_s": round(inserted_per_s), "delivered_per_client_s": round(per_client),
             "p50_ms": r["latency_us"]["p50"] / 1000, "p99_ms": r["latency_us"]["p99"] / 1000,
             "p999_ms": r["latency_us"]["p999"] / 1000, "max_ms": r["latency_us"]["max"] / 1000,
+            "commit_p50_ms": r["commit_latency_us"]["p50"] / 1000,
+            "commit_p99_ms": r["commit_latency_us"]["p99"] / 1000, "without_commit": r["without_commit"],
             "gaps": r["seq_gaps"], "missing": r["seq_missing"], "closed": r["closed_by_server"],
             "skipped_by_service": skipped_by_service, "conflations": conflations,
             "server_cpu_pct": round(100 * r["server_cpu_s"] / r["measured_s"], 1),
@@ -595,11 +604,14 @@ def postgres_runs(env, pg, rate, clients, batch):
         elif r["latency_us"]["p99"] > PG_P99_LIMIT_US:
             why = f"p99 {step['p99_ms']:.0f} ms"
         step["stop"] = why
-        print(f"   p99 {step['p99_ms']:.1f} ms, {step['delivered_per_client_s']}/s per client, "
+        print(f"   p99 {step['p99_ms']:.1f} ms (from COMMIT {step['commit_p99_ms']:.1f} ms), "
+              f"{step['delivered_per_client_s']}/s per client, "
               f"{step['gaps']} gaps ({step['missing']} missing; service skipped {step['skipped_by_service']}, "
               f"gateway conflated {step['conflations']}), "
               f"{step['checkpoints']} checkpoints, {step['autovacuums']} autovacuum passes, "
-              f"{step['wal_bytes_per_row']} WAL bytes/row{', ' + why if why else ''}", flush=True)
+              f"{step['wal_bytes_per_row']} WAL bytes/row"
+              f"{', ' + str(step['without_commit']) + ' prices with no COMMIT logged' if step['without_commit'] else ''}"
+              f"{', ' + why if why else ''}", flush=True)
         runs.append(step)
     return decide(dict(summarize(runs), rate=rate), [r["stop"] for r in runs])
 
@@ -815,7 +827,9 @@ def render_postgres(r):
         return title + ("skipped — " + r["skipped"] if "skipped" in r else "error — " + r["error"]) + "\n"
     cols = [("rate", "feeder rows/s"), ("inserted_per_s", "inserted/s"),
             ("delivered_per_client_s", "delivered/s per client"), ("p50_ms", "p50 (ms)"),
-            ("p99_ms", "p99 (ms)"), ("p999_ms", "p99.9 (ms)"), ("max_ms", "max (ms)"), ("gaps", "seq gaps"),
+            ("p99_ms", "p99 (ms)"), ("p999_ms", "p99.9 (ms)"), ("max_ms", "max (ms)"),
+            ("commit_p50_ms", "from COMMIT: p50 (ms)"), ("commit_p99_ms", "from COMMIT: p99 (ms)"),
+            ("gaps", "seq gaps"),
             ("skipped_by_service", "skipped by service"), ("conflations", "gateway conflations"),
             ("server_cpu_pct", "gateway+service CPU %"), ("checkpoints", "checkpoints"),
             ("wal_bytes_per_row", "WAL bytes/row"), ("autovacuums", "autovacuum passes"),
@@ -824,7 +838,9 @@ def render_postgres(r):
     last = r["steps"][-1] if r.get("steps") else {}
     return title + (
         f"{r['clients']} WebSocket clients; latency = receive time − `inserted_at` "
-        "(clock_timestamp() at INSERT, so it includes the feeder's commit). price_service and "
+        "(clock_timestamp() at INSERT, so it includes the rest of the feeder's transaction); "
+        "\"from COMMIT\" = receive time − when the feeder sent the row's COMMIT (never less than "
+        "commit → client; `stockfeed_feeder --commit_log`, `ws_loadgen --commit_log`). price_service and "
         "ws_gateway on core 1, feeder and ws_loadgen on core 0, PostgreSQL (fsync off) unpinned. "
         "Cells: median (min–max) over the runs of each step; a step is clean when most runs are.\n\n"
         "At 1,000 rows/s, one price per frame (goal: p99 < 20 ms):\n\n" +

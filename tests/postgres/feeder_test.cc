@@ -2,7 +2,10 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "feeder/csv_prices.h"
@@ -47,6 +50,52 @@ TEST_F(FeederTest, SimulateInsertsRequestedRows) {
   EXPECT_EQ(SqlValue(url_, "SELECT count(*) FROM stock_prices WHERE price <= 0 OR timestamp < 1600000000"), "0");
   // COPY fires the statement trigger too: every row waits for the sequencer.
   EXPECT_EQ(SqlValue(url_, "SELECT sum(cardinality(ids)) FROM stock_prices_pending"), "20000");
+}
+
+// What ws_loadgen --commit_log relies on: one entry per transaction, written
+// after its rows were inserted and before the next transaction's first row.
+TEST_F(FeederTest, CommitLogBracketsEachTransactionsRows) {
+  FeederConfig config;
+  config.database_url = url_;
+  config.rate = 20'000;
+  config.count = 4'000;
+  config.commit_log = absl::StrCat(::testing::TempDir(), "/commit_log_test.bin");
+  ASSERT_TRUE(feeder::RunFeeder(config, stop_).ok());
+
+  std::ifstream file(config.commit_log, std::ios::binary);
+  std::vector<int64_t> commits;
+  for (int64_t sent = 0; file.read(reinterpret_cast<char*>(&sent), sizeof sent);) commits.push_back(sent);
+  // One stock_prices_pending row per COPY statement, so per transaction.
+  const std::string spans = SqlValue(url_, R"sql(
+    SELECT string_agg(first_us || ' ' || last_us, ' ' ORDER BY first_us) FROM (
+      SELECT (extract(epoch FROM min(s.inserted_at)) * 1000000)::bigint AS first_us,
+             (extract(epoch FROM max(s.inserted_at)) * 1000000)::bigint AS last_us
+        FROM stock_prices_pending q CROSS JOIN LATERAL unnest(q.ids) AS u(id)
+        JOIN stock_prices s ON s.id = u.id
+       GROUP BY q.ids[1]) t)sql");
+  std::istringstream in(spans);
+  std::vector<std::pair<int64_t, int64_t>> transactions;
+  for (int64_t first = 0, last = 0; in >> first >> last;) transactions.emplace_back(first, last);
+
+  ASSERT_GT(transactions.size(), 2u);
+  ASSERT_EQ(commits.size(), transactions.size());
+  for (size_t i = 0; i < commits.size(); ++i) {
+    EXPECT_LE(transactions[i].second, commits[i]) << "transaction " << i;
+    if (i > 0) {
+      EXPECT_GT(transactions[i].first, commits[i - 1]) << "transaction " << i;
+    }
+  }
+}
+
+TEST_F(FeederTest, UnwritableCommitLogIsAClearError) {
+  FeederConfig config;
+  config.database_url = url_;
+  config.count = 1;
+  config.commit_log = "/nonexistent/commit.log";
+  const absl::Status status = feeder::RunFeeder(config, stop_);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("cannot open --commit_log /nonexistent/commit.log"), std::string::npos)
+      << status.message();
 }
 
 TEST_F(FeederTest, ReplaysSampleCsv) {

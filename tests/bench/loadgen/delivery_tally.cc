@@ -20,7 +20,7 @@ SeqTracker::Verdict SeqTracker::Observe(uint64_t seq, uint64_t* missing) {
   return Verdict::kGap;
 }
 
-void DeliveryTally::OnFrame(std::string_view frame, ReceiveTime received, SeqTracker& seq) {
+void DeliveryTally::OnFrame(std::string_view frame, ReceiveTime received, SeqTracker& seq, CommitLog* commits) {
   ++frames;
   bytes += static_cast<int64_t>(frame.size());
   const bool ok = ScanFrame(frame, [&](const ScannedObject& obj) {
@@ -35,6 +35,13 @@ void DeliveryTally::OnFrame(std::string_view frame, ReceiveTime received, SeqTra
     ++price_updates;
     latency.Record(received.arrived_us - obj.event_time_us);
     read_latency.Record(received.read_us - obj.event_time_us);
+    if (commits != nullptr) {
+      if (const std::optional<int64_t> committed = commits->CommitAtOrAfter(obj.event_time_us)) {
+        commit_latency.Record(received.arrived_us - *committed);
+      } else {
+        ++without_commit;
+      }
+    }
     uint64_t skipped = 0;
     switch (seq.Observe(obj.seq, &skipped)) {
       case SeqTracker::Verdict::kGap:
@@ -67,6 +74,8 @@ void DeliveryTally::Merge(const DeliveryTally& other) {
   seq_backwards += other.seq_backwards;
   latency.Merge(other.latency);
   read_latency.Merge(other.read_latency);
+  commit_latency.Merge(other.commit_latency);
+  without_commit += other.without_commit;
 }
 
 }  // namespace stockfeed::bench

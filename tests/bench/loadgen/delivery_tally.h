@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "commit_log.h"
 #include "latency_histogram.h"
 
 namespace stockfeed::bench {
@@ -43,8 +44,12 @@ struct DeliveryTally {
   int64_t seq_backwards = 0;
   LatencyHistogram latency;       // event time -> arrival at the client's socket
   LatencyHistogram read_latency;  // event time -> read by the load generator
+  // The feeder's COMMIT of the row -> arrival; only with a CommitLog.
+  LatencyHistogram commit_latency;
+  int64_t without_commit = 0;  // prices the CommitLog had no COMMIT for
 
-  void OnFrame(std::string_view frame, ReceiveTime received, SeqTracker& seq);
+  // `commits` may be null (no --commit_log).
+  void OnFrame(std::string_view frame, ReceiveTime received, SeqTracker& seq, CommitLog* commits);
   void Merge(const DeliveryTally& other);
 };
 

@@ -153,12 +153,12 @@ TEST(DeliveryTally, CountsPricesOthersAndLatency) {
   DeliveryTally tally;
   SeqTracker seq;
   const ReceiveTime received{.arrived_us = 1000, .read_us = 1200};
-  tally.OnFrame(R"({"type":"connected"})", received, seq);
+  tally.OnFrame(R"({"type":"connected"})", received, seq, nullptr);
   tally.OnFrame(R"([{"type":"price","seq":1,"event_time_us":900},{"type":"price","seq":3,"event_time_us":950}])",
-                received, seq);
-  tally.OnFrame(R"({"type":"price","seq":3,"event_time_us":990})", received, seq);
-  tally.OnFrame(R"({"type":"price"})", received, seq);
-  tally.OnFrame("not json", received, seq);
+                received, seq, nullptr);
+  tally.OnFrame(R"({"type":"price","seq":3,"event_time_us":990})", received, seq, nullptr);
+  tally.OnFrame(R"({"type":"price"})", received, seq, nullptr);
+  tally.OnFrame("not json", received, seq, nullptr);
   EXPECT_EQ(tally.frames, 5);
   EXPECT_EQ(tally.other_messages, 1);
   EXPECT_EQ(tally.price_updates, 3);

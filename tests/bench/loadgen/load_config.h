@@ -31,6 +31,7 @@ struct LoadConfig {
   std::vector<int> server_pids;  // processes whose CPU and RSS to sample
   bool print_intervals = true;
   bool offer_deflate = false;  // offer permessage-deflate on every connection
+  std::string commit_log;      // the feeder's --commit_log: also measure commit → client
 };
 
 }  // namespace stockfeed::bench

@@ -72,7 +72,7 @@ LoadResult RunLoad(const LoadConfig& config, std::ostream& log) {
   ConnectionCounters counters;
   std::vector<std::unique_ptr<WsWorker>> workers;
   for (int i = 0; i < std::max(1, config.threads); ++i) {
-    workers.push_back(std::make_unique<WsWorker>(target, counters));
+    workers.push_back(std::make_unique<WsWorker>(target, counters, config.commit_log));
   }
 
   // Ramp: connection i starts at i / connect_rate seconds.

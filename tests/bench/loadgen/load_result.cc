@@ -59,6 +59,13 @@ std::string FormatSummary(const LoadConfig& config, const LoadResult& r) {
   out += Line("  to the load generator's read: p50 %lld  p99 %lld  p99.9 %lld  max %lld",
               (long long)read.ValueAtPercentile(50), (long long)read.ValueAtPercentile(99),
               (long long)read.ValueAtPercentile(99.9), (long long)read.max());
+  if (!config.commit_log.empty()) {
+    const auto& commit = r.healthy.commit_latency;
+    out += Line("  from the feeder's COMMIT: p50 %lld  p99 %lld  p99.9 %lld  max %lld  (%lld prices without one)",
+                (long long)commit.ValueAtPercentile(50), (long long)commit.ValueAtPercentile(99),
+                (long long)commit.ValueAtPercentile(99.9), (long long)commit.max(),
+                (long long)r.healthy.without_commit);
+  }
   out += Line("seq (healthy): gaps %lld missing %lld duplicates %lld backwards %lld  other msgs %lld  parse errors %lld",
               (long long)r.healthy.seq_gaps, (long long)r.healthy.seq_missing,
               (long long)r.healthy.seq_duplicates, (long long)r.healthy.seq_backwards,
@@ -116,6 +123,8 @@ std::string FormatResultLine(const LoadConfig& config, const LoadResult& r) {
       {"seq_backwards", r.healthy.seq_backwards},
       {"latency_us", LatencyJson(r.healthy.latency)},
       {"read_latency_us", LatencyJson(r.healthy.read_latency)},
+      {"commit_latency_us", LatencyJson(r.healthy.commit_latency)},
+      {"without_commit", r.healthy.without_commit},
       {"interval_max_latency_us",
        json::object{{"median", Median(r.interval_max_us)},
                     {"max", r.interval_max_us.empty()

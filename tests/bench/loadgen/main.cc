@@ -25,6 +25,8 @@ ABSL_FLAG(double, stall_for, 0, "Seconds they stay stalled");
 ABSL_FLAG(std::string, server_pids, "", "Comma-separated pids whose CPU time and RSS to report");
 ABSL_FLAG(bool, intervals, true, "Print one line per second");
 ABSL_FLAG(bool, deflate, false, "Offer permessage-deflate (the server decides)");
+ABSL_FLAG(std::string, commit_log, "",
+          "stockfeed_feeder's --commit_log file: also report latency from each row's COMMIT");
 ABSL_FLAG(bool, require_clean, false,
           "Exit 3 unless updates arrived, every connection opened, and no seq gap, duplicate "
           "or parse error was seen");
@@ -51,6 +53,7 @@ int main(int argc, char** argv) {
   config.stall_for_s = absl::GetFlag(FLAGS_stall_for);
   config.print_intervals = absl::GetFlag(FLAGS_intervals);
   config.offer_deflate = absl::GetFlag(FLAGS_deflate);
+  config.commit_log = absl::GetFlag(FLAGS_commit_log);
   absl::StatusOr<std::vector<int>> pids = ParsePidList(absl::GetFlag(FLAGS_server_pids));
   if (!pids.ok()) {
     std::cerr << "bad --server_pids: " << pids.status().message() << "\n";

@@ -74,10 +74,12 @@ DeflateResponse ParseDeflateResponse(beast::string_view extensions) {
 }  // namespace
 
 WorkerContext::WorkerContext(const ClientTarget& client_target,
-                             ConnectionCounters& connection_counters, int epoll)
+                             ConnectionCounters& connection_counters, int epoll,
+                             const std::string& commit_log_path)
     : target(client_target),
       counters(connection_counters),
       epoll_fd(epoll),
+      commit_log(commit_log_path.empty() ? nullptr : std::make_unique<CommitLog>(commit_log_path)),
       read_buffer(kReadBufferSize),
       random(std::random_device{}()) {}
 
@@ -253,7 +255,7 @@ bool WsClient::OnMessage(const WsFrameReader::Message& message, ReceiveTime rece
       }
       DeliveryTally& tally = stallable_ ? worker_.tallies.stalled : worker_.tallies.healthy;
       if (message.opcode == Opcode::kText) {
-        tally.OnFrame(payload, received, seq_);
+        tally.OnFrame(payload, received, seq_, worker_.commit_log.get());
       } else {
         ++tally.frames;
         ++tally.other_messages;

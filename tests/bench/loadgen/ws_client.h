@@ -50,12 +50,13 @@ struct ClientTarget {
 // client small, so that tens of thousands of them fit.
 struct WorkerContext {
   WorkerContext(const ClientTarget& client_target, ConnectionCounters& connection_counters,
-                int epoll);
+                int epoll, const std::string& commit_log_path);
 
   const ClientTarget& target;
   ConnectionCounters& counters;
   const int epoll_fd;
   WorkerTallies tallies;
+  std::unique_ptr<CommitLog> commit_log;  // null without --commit_log
   std::vector<char> read_buffer;  // every recv() lands here
   std::mt19937 random;            // handshake keys and frame masks
   // For servers that reset their compressor after each message

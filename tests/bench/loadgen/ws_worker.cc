@@ -23,10 +23,10 @@ UniqueFd CheckedFd(int fd, const char* what) {
 
 }  // namespace
 
-WsWorker::WsWorker(const ClientTarget& target, ConnectionCounters& counters)
+WsWorker::WsWorker(const ClientTarget& target, ConnectionCounters& counters, const std::string& commit_log_path)
     : epoll_fd_(CheckedFd(::epoll_create1(EPOLL_CLOEXEC), "epoll_create1")),
       wake_fd_(CheckedFd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), "eventfd")),
-      context_(target, counters, epoll_fd_.get()) {
+      context_(target, counters, epoll_fd_.get(), commit_log_path) {
   // A null data pointer marks the eventfd among the clients' sockets.
   epoll_event event{.events = EPOLLIN, .data = {.ptr = nullptr}};
   if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, wake_fd_.get(), &event) != 0) {

@@ -26,7 +26,7 @@ class WsWorker {
   using Clock = std::chrono::steady_clock;
 
   // Starts the thread. Throws std::system_error if epoll or eventfd fail.
-  WsWorker(const ClientTarget& target, ConnectionCounters& counters);
+  WsWorker(const ClientTarget& target, ConnectionCounters& counters, const std::string& commit_log_path);
   WsWorker(const WsWorker&) = delete;
   WsWorker& operator=(const WsWorker&) = delete;
   ~WsWorker();
