@@ -16,6 +16,8 @@ packages=(
   libabsl-dev libspdlog-dev libfmt-dev
   # security: JWT (libjwt), TLS and key types (OpenSSL); the openssl CLI makes test keys and certificates
   libjwt-dev libssl-dev openssl
+  # the gateway's batched fan-out writes (io_uring)
+  liburing-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # the reliability suite: libFuzzer targets are built with Debian's clang (libFuzzer is in libclang-rt)

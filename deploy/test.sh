@@ -30,7 +30,7 @@ tsan_integration=(gateway_integration_tests protocol_integration_tests sse_integ
 cmake --preset tsan
 cmake --build --preset tsan --target ws_gateway price_service tests/unit/all "${tsan_integration[@]}"
 ctest --preset tsan --parallel 2 -L unit
-ctest --preset tsan --parallel 2 -R '^(GatewayTest|GatewayUpstreamTest|ProtocolTest|SseTest|FrameSocketTest|ShardTest|UpstreamFailoverTest|LifecycleSignalsTest|PriceService[A-Za-z]*|PacedStreamsTest|SlowStreamTest|SubscribeStreamsTest)\.'
+ctest --preset tsan --parallel 2 -R '^(GatewayTest|GatewayUpstreamTest|ProtocolTest|SseTest|FrameSocketTest|SendBatchTest|ShardTest|PassWrites/StalledReaderTest|UpstreamFailoverTest|LifecycleSignalsTest|PriceService[A-Za-z]*|PacedStreamsTest|SlowStreamTest|SubscribeStreamsTest)\.'
 
 # ASan+UBSan over the unit tests and the integration label (both servers and
 # the client tools built with ASan+UBSan); STOCKFEED_ASAN=0 leaves it out.

@@ -173,9 +173,14 @@ TEST(ProtocolTest, IdleClientsArePingedAndThoseThatDoNotAnswerAreClosed) {
   EXPECT_TRUE(silent.closed()) << "the silent client was not dropped";
 }
 
-TEST(ProtocolTest, AStalledReaderIsConflatedThenDroppedWhileHealthyClientsStayContinuous) {
+// Both ways a fan-out pass writes: batched through io_uring (the default)
+// and one sendmsg per client.
+class StalledReaderTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(StalledReaderTest, AStalledReaderIsConflatedThenDroppedWhileHealthyClientsStayContinuous) {
   System system({.rate = 3000,
-                 .gateway_args = {"--send_buffer_bytes=16384", "--max_backlog=500", "--write_stall_timeout=2s"}});
+                 .gateway_args = {"--send_buffer_bytes=16384", "--max_backlog=500", "--write_stall_timeout=2s",
+                                  GetParam() ? "--io_uring=true" : "--io_uring=false"}});
   WaitReady(system);
   WsClient stalled(system.gateway_port(), "/ws?protocol=v1", /*receive_buffer_bytes=*/4096);
   ASSERT_TRUE(stalled.ReadUntilType("connected"));
@@ -213,6 +218,11 @@ TEST(ProtocolTest, AStalledReaderIsConflatedThenDroppedWhileHealthyClientsStayCo
       << ActiveConnections(system.gateway_port());
   EXPECT_NE(system.gateway().Log().find("client stopped reading"), std::string::npos);
 }
+
+INSTANTIATE_TEST_SUITE_P(PassWrites, StalledReaderTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                           return param.param ? "IoUring" : "Sendmsg";
+                         });
 
 TEST(ProtocolTest, PermessageDeflateIsNegotiatedOnlyWhenEnabledAndDecodes) {
   System plain;

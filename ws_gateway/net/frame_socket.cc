@@ -1,11 +1,27 @@
 #include "frame_socket.h"
 
+#include <algorithm>
+
+#include "net/send_batch.h"
+
 namespace stockfeed::ws_gateway {
 
 void FrameSocket::Flush() {
   if (writing_ || queue_.empty() || error_) return;
-  if (WriteNow()) return;
+  // One frame's write is where the system call's own cost counts most; a
+  // write of many frames (a backlog, a burst) goes at once as before: in the
+  // burst benchmark those took more CPU through the batch (docs/benchmarks.md).
+  if (SendBatch* batch = SendBatch::Active(); batch != nullptr && queue_.size() == 1) {
+    if (std::shared_ptr<void> owner = owner_.lock()) {
+      writing_ = true;  // until the batch hands back the result
+      batch->Add(*this, std::move(owner));
+      return;
+    }
+  }
+  if (!WriteNow()) StartAsyncWrite();
+}
 
+void FrameSocket::StartAsyncWrite() {
   std::shared_ptr<void> keep_alive = owner_.lock();
   if (!keep_alive) return;
   writing_ = true;
@@ -27,14 +43,21 @@ void FrameSocket::GatherQueue(const std::vector<Chunk>& chunks, const std::strin
   for (const Chunk& chunk : chunks) gather_.emplace_back(chunk.bytes(copied), chunk.size);
 }
 
+std::size_t FrameSocket::GatherIovecs(std::vector<iovec>& out) const {
+  std::size_t bytes = 0;
+  const std::size_t count = std::min(queue_.size(), kMaxIovecs);
+  for (std::size_t i = 0; i < count; ++i) {
+    out.push_back(iovec{const_cast<char*>(queue_[i].bytes(copied_)), queue_[i].size});
+    bytes += queue_[i].size;
+  }
+  return bytes;
+}
+
 bool FrameSocket::WriteNow() {
   // One gather list per io thread, not per connection: it is used only here.
   thread_local std::vector<iovec> iovecs;
   iovecs.clear();
-  for (const Chunk& chunk : queue_) {
-    if (iovecs.size() == kMaxIovecs) break;
-    iovecs.push_back(iovec{const_cast<char*>(chunk.bytes(copied_)), chunk.size});
-  }
+  GatherIovecs(iovecs);
   msghdr message{};
   message.msg_iov = iovecs.data();
   message.msg_iovlen = iovecs.size();
@@ -42,12 +65,16 @@ bool FrameSocket::WriteNow() {
   do {
     written = ::sendmsg(socket_.native_handle(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
   } while (written < 0 && errno == EINTR);
-  if (written < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
-    FailNow(error_code(errno, boost::system::system_category()));
+  return AfterWrite(written < 0 ? -errno : written);
+}
+
+bool FrameSocket::AfterWrite(ssize_t result) {
+  if (result < 0) {
+    if (result == -EAGAIN || result == -EWOULDBLOCK) return false;
+    FailNow(error_code(static_cast<int>(-result), boost::system::system_category()));
     return true;
   }
-  DropWritten(static_cast<std::size_t>(written));
+  DropWritten(static_cast<std::size_t>(result));
   if (!queue_.empty()) return false;
   // Copies are rare (Beast's handshake response, pongs, close; batch headers
   // fit in the string itself): an idle connection keeps no buffer for them.
@@ -61,6 +88,20 @@ bool FrameSocket::WriteNow() {
   std::vector<Waiter>().swap(waiters_);
   if (queue_.capacity() > kKeptChunks) std::vector<Chunk>().swap(queue_);
   return true;
+}
+
+void FrameSocket::OnBatchedSend(int result, std::size_t offered) {
+  writing_ = false;
+  bool done = AfterWrite(result);
+  // The kernel took all it was offered, and more was queued since (or the
+  // queue was longer than one write): that goes now, as after a sendmsg.
+  if (!done && result >= 0 && static_cast<std::size_t>(result) == offered) done = WriteNow();
+  if (!done) {
+    StartAsyncWrite();
+    return;
+  }
+  // A failure reaches the owner through on_idle_ already (FailNow).
+  if (!error_ && on_idle_) on_idle_();
 }
 
 bool FrameSocket::TakePong() {

@@ -126,7 +126,9 @@ class FrameSocket {
   // goes out when it completes). Usually it all fits in the socket buffer and
   // leaves in one non-blocking writev right here: the socket is idle again on
   // return (`writing()` false) and `on_idle_` is not called. The rest, if any,
-  // goes out asynchronously and `on_idle_` runs when it has.
+  // goes out asynchronously and `on_idle_` runs when it has. During a
+  // fan-out pass a one-frame write joins the pass's SendBatch instead:
+  // `writing()` until the batch is sent, and `on_idle_` runs when it has been.
   void Flush();
 
   bool writing() const { return writing_; }
@@ -155,9 +157,20 @@ class FrameSocket {
     std::size_t size;
   };
 
+  friend class SendBatch;
+
   // Sends the queue now without blocking; true when nothing is left to write
   // (all sent, or the socket failed and error() says why).
   bool WriteNow();
+  // Takes the result of a non-blocking write of the queue (bytes written or
+  // -errno); true as WriteNow.
+  bool AfterWrite(ssize_t result);
+  // Writes the rest when the socket has room again; on_idle_ runs after.
+  void StartAsyncWrite();
+  // Appends the queue's buffers (at most one sendmsg's) to `out`; their bytes.
+  std::size_t GatherIovecs(std::vector<iovec>& out) const;
+  // The result of a write a SendBatch made of `offered` bytes of the queue.
+  void OnBatchedSend(int result, std::size_t offered);
   // Removes `bytes` written from the front of the queue.
   void DropWritten(std::size_t bytes);
   void FailNow(const error_code& ec);

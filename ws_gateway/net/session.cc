@@ -318,7 +318,9 @@ void Session::Pump() {
   FrameSocket& socket = socket_;
   // Flush() usually writes at once and leaves the socket idle, so a client
   // with a backlog takes a few writes in a row; past that, the next pass
-  // serves the rest, so one long backlog cannot hold up the shard.
+  // serves the rest, so one long backlog cannot hold up the shard. In a pass
+  // with a SendBatch the write waits for the batch, so a client takes one
+  // write per pass there (and more from on_idle_ once the batch is sent).
   for (size_t writes = 0; writes < kMaxWritesPerPump; ++writes) {
     if (!open_ || closing_ || socket.writing()) return;
     if (socket.error()) {

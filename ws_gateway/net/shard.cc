@@ -3,10 +3,12 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <mutex>
 #include <utility>
 
 #include <boost/asio/post.hpp>
 
+#include "spdlog/spdlog.h"
 
 namespace stockfeed::ws_gateway {
 
@@ -20,7 +22,15 @@ Shard::Shard(int index, const GatewayConfig& config, GatewayCounters& counters, 
       events_(events),
       stats_(std::move(stats)),
       log_(config.log_capacity, config.history_depth),
-      status_frame_(Frame::Message(EncodeStatus(UpstreamState::kConnecting, "connecting to the price service"))) {}
+      status_frame_(Frame::Message(EncodeStatus(UpstreamState::kConnecting, "connecting to the price service"))) {
+  if (!config.io_uring) return;
+  std::string why;
+  send_batch_ = SendBatch::Create(why);
+  static std::once_flag told;
+  if (!send_batch_) {
+    std::call_once(told, [&why] { spdlog::warn("io_uring unavailable ({}): fan-out writes use sendmsg", why); });
+  }
+}
 
 Shard::~Shard() { Stop(); }
 
@@ -130,6 +140,7 @@ void Shard::RunPass(bool take_arrivals) {
   // overlap the sends before it instead of adding to them.
   const size_t count = sessions_.size();
   bool took_arrivals = false;
+  if (send_batch_) send_batch_->Begin();
   for (size_t i = 0; i < count; ++i) {
     if (take_arrivals && !took_arrivals && i % kArrivalCheckInterval == kArrivalCheckInterval - 1) {
       took_arrivals = TakeArrivedPrices();
@@ -138,6 +149,7 @@ void Shard::RunPass(bool take_arrivals) {
     if (i + kPrefetchAhead < count) sessions_[i + kPrefetchAhead]->PrefetchForPump();
     sessions_[i]->Pump();
   }
+  if (send_batch_) send_batch_->End();
   metrics_.pass_duration.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   // The clients before the point the prices were taken at still need them.

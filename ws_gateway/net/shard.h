@@ -17,6 +17,7 @@
 #include "core/messages.h"
 #include "core/sweep_list.h"
 #include "net/gateway_metrics.h"
+#include "net/send_batch.h"
 #include "shard_client.h"
 
 namespace stockfeed::ws_gateway {
@@ -170,6 +171,8 @@ class Shard {
   boost::asio::io_context io_{1};
   boost::asio::steady_timer sweep_timer_{io_};
   boost::asio::steady_timer pass_timer_{io_};
+  // Null when config.io_uring is off or the kernel refuses io_uring.
+  std::unique_ptr<SendBatch> send_batch_;
   bool pass_scheduled_ = false;
   // Identifies the scheduled pass, so that its timer or post finds out that
   // DeliverDuePrices has run it already.
