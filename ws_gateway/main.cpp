@@ -27,8 +27,8 @@ ABSL_FLAG(int, threads, 0, "io threads (0 = one per core, at most 4)");
 ABSL_FLAG(absl::Duration, fanout_interval, absl::Milliseconds(4),
           "start fan-out passes at most this often, so frames of a busy feed share writes (0 = every update at once)");
 ABSL_FLAG(bool, io_uring, true,
-          "send each fan-out pass's writes through io_uring, many per system call (false, or a kernel that "
-          "refuses io_uring: one sendmsg per client)");
+          "send each fan-out pass's one-frame writes through io_uring, 64 per system call (false, or a kernel "
+          "that refuses io_uring: one sendmsg per client)");
 ABSL_FLAG(uint64_t, log_capacity, 65536, "price frames kept per io thread for resume");
 ABSL_FLAG(uint64_t, max_backlog, 4096, "frames a client may fall behind before it is conflated");
 ABSL_FLAG(uint64_t, send_buffer_bytes, 0, "kernel send buffer per client, SO_SNDBUF (0 = kernel default)");

@@ -25,9 +25,9 @@ struct GatewayConfig {
   // which is what keeps a loaded gateway efficient. An update that follows a
   // quiet spell goes out at once; zero writes every update as it comes.
   absl::Duration fanout_interval = absl::Milliseconds(4);
-  // A pass hands its writes to the kernel through io_uring, 64 per system
-  // call (net/send_batch.h); false, or a kernel that refuses io_uring: one
-  // sendmsg per client.
+  // A pass hands its one-frame writes to the kernel through io_uring, 64 per
+  // system call (net/send_batch.h); false, or a kernel that refuses
+  // io_uring: one sendmsg per client.
   bool io_uring = true;
   // Price frames each shard keeps for resume and catching up.
   size_t log_capacity = 65536;

@@ -14,8 +14,9 @@ namespace stockfeed::ws_gateway {
 
 class FrameSocket;
 
-// Hands a fan-out pass's socket writes to the kernel many at a time through
-// io_uring, one system call per batch instead of one sendmsg per client. On
+// Hands a fan-out pass's socket writes (FrameSocket::Flush sends it the
+// one-frame ones) to the kernel many at a time through io_uring, one system
+// call per batch instead of one sendmsg per client. On
 // this kind of VM a system call's entry and exit alone cost ~0.45 µs of a
 // ~10 µs loopback send, and a pass is thousands of sends (docs/benchmarks.md).
 //
