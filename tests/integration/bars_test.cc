@@ -203,6 +203,9 @@ TEST_F(GatewayBarsTest, BarsAgreeWithTheUpdatesTheGatewayForwarded) {
   while (true) {
     std::optional<boost::json::object> price = client.ReadUntilType("price", seconds(10));
     ASSERT_TRUE(price);
+    // Connected before the gateway's first upstream snapshot, a client gets
+    // that snapshot's prices first: latest values, their seqs not consecutive.
+    if (price->contains("snapshot")) continue;
     if (!prices.empty()) {
       ASSERT_EQ(Seq(*price), Seq(prices.back()) + 1);
     }
